@@ -1,0 +1,3 @@
+from opsproof.cli import main
+
+raise SystemExit(main())

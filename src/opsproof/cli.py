@@ -1,0 +1,34 @@
+"""Command line: `opsproof <group> <command>`; each group lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from opsproof.errors import OpsproofError, fatal
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opsproof", description=__doc__)
+    groups = parser.add_subparsers(dest="group", required=True)
+    # Each concern registers its own sub-commands; keep imports local to the group.
+    from opsproof.lab import cli as lab_cli
+    from opsproof.results import cli as results_cli
+
+    lab_cli.register(groups)
+    results_cli.register(groups)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        rc: int = args.func(args)
+    except OpsproofError as err:
+        fatal(err)
+    return rc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
