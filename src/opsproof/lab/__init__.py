@@ -1,0 +1,1 @@
+"""The lab: real Debian 12 hosts as systemd-nspawn containers on a host bridge."""

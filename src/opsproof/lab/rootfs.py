@@ -1,0 +1,62 @@
+"""The base Debian 12 root filesystem: debootstrapped once through the cache, cloned per host."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from opsproof.lab import aptcache
+from opsproof.lab.config import LabSpec
+from opsproof.lab.state import LabPaths
+from opsproof.lab.system import run
+
+# What every lab host has before Ansible first connects (python3-apt: check mode needs it).
+BASE_PACKAGES = (
+    "systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "python3-apt",
+    "iproute2", "sudo", "ca-certificates", "libpam-systemd",
+)
+
+
+def sources_list(mirror: str, suite: str) -> str:
+    security = mirror.rsplit("/debian", 1)[0] + "/debian-security"
+    return (
+        f"deb {mirror} {suite} main\n"
+        f"deb {mirror} {suite}-updates main\n"
+        f"deb {security} {suite}-security main\n"
+    )
+
+
+def via_proxy(mirror: str, port: int) -> str:
+    """http://deb.debian.org/debian -> http://127.0.0.1:3142/deb.debian.org/debian."""
+    return f"http://127.0.0.1:{port}/" + mirror.split("://", 1)[1]
+
+
+def ensure_base(spec: LabSpec, paths: LabPaths) -> bool:
+    """Build the base rootfs unless a finished one exists; return True if built."""
+    if paths.base_ready.exists() and paths.base.is_dir():
+        return False
+    mirror = aptcache.machine_mirror()
+    tmp = paths.root / "base.tmp"
+    if tmp.exists():  # a build interrupted half-way: start it again
+        shutil.rmtree(tmp)
+    run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
+         spec.suite, str(tmp), via_proxy(mirror, spec.apt_proxy_port)], timeout=1200)
+    _customise(tmp, mirror, spec.suite)
+    if paths.base.exists():
+        shutil.rmtree(paths.base)
+    tmp.rename(paths.base)
+    paths.base_ready.write_text("ok\n")
+    return True
+
+
+def _customise(root: Path, mirror: str, suite: str) -> None:
+    # Each clone must get its own machine-id and ssh host keys.
+    (root / "etc/machine-id").write_text("")
+    dbus_id = root / "var/lib/dbus/machine-id"
+    if dbus_id.exists() or dbus_id.is_symlink():
+        dbus_id.unlink()
+    for key in (root / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    (root / "etc/apt/sources.list").write_text(sources_list(mirror, suite))
+    run(["chroot", str(root), "systemctl", "enable", "systemd-networkd", "ssh"])
+    run(["chroot", str(root), "apt-get", "clean"])
