@@ -1,0 +1,273 @@
+"""Validate, read and write results documents against results.schema.json."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import difflib
+import functools
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any, cast
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import ValidationError as SchemaError
+
+from opsproof.errors import ConfigError, ValidationError
+from opsproof.results.model import SCHEMA_VERSION, ResultsDocument, parse_timestamp
+
+SCHEMA_RESOURCE = "results.schema.json"
+SCHEMA_DOC = "docs/results-schema.md"
+MAX_REPORTED = 5
+
+# RFC 3339 section 5.6 date-time; the offset is mandatory. jsonschema only checks
+# "date-time" when the optional rfc3339-validator is installed, so we check it ourselves.
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+def is_rfc3339(instance: object) -> bool:
+    if not isinstance(instance, str):
+        return True
+    match = _RFC3339.fullmatch(instance)
+    if not match:
+        return False
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    offset = match.group(8)
+    try:
+        # Leap second 60 is valid RFC 3339; datetime cannot hold it.
+        dt.datetime(year, month, day, hour, minute, min(second, 59))
+    except ValueError:
+        return False
+    if second > 60:
+        return False
+    if offset not in ("Z", "z"):
+        off_h, off_m = int(offset[1:3]), int(offset[4:6])
+        if off_h > 23 or off_m > 59:
+            return False
+    return True
+
+
+def _format_checker() -> FormatChecker:
+    checker = FormatChecker()  # every format jsonschema can check with what is installed
+    checker.checks("date-time")(is_rfc3339)
+    return checker
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    text = resources.files("opsproof.results").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+    return cast(dict[str, Any], json.loads(text))
+
+
+def load_schema() -> dict[str, Any]:
+    """A copy of the results schema shipped in the package."""
+    return copy.deepcopy(_schema())
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = _schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=_format_checker())
+
+
+# --- messages --------------------------------------------------------------------------
+
+
+def _json_path(path: Iterable[str | int]) -> str:
+    """results[3].status style path; '(document)' for the top level."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{part!r}]"
+    return text or "(document)"
+
+
+_TOP_ORDER = {"schema_version": "0", "run": "1", "results": "2"}
+
+
+def _sort_key(parts: list[str | int]) -> tuple[str, ...]:
+    """Document order: schema_version, run, results; then the path, indexes numerically."""
+    top = _TOP_ORDER.get(str(parts[0]), "3") if parts else ""
+    return (top, *(f"{p:09d}" if isinstance(p, int) else p for p in parts))
+
+
+def _messages(error: SchemaError) -> list[tuple[tuple[str, ...], str]]:
+    """(sort key, 'path: message') pairs for one schema error."""
+    parts: list[str | int] = list(error.absolute_path)
+    path = _json_path(parts)
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, dict):
+        missing = [k for k in cast(list[str], error.validator_value) if k not in instance]
+        return [
+            (_sort_key([*parts, k]), f"{_join(path, k)}: required field is missing")
+            for k in missing
+        ]
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(cast(dict[str, Any], error.schema).get("properties", {}))
+        out = []
+        for extra in sorted(k for k in instance if k not in allowed):
+            close = difflib.get_close_matches(extra, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
+            out.append((_sort_key([*parts, extra]), f"{_join(path, extra)}: unknown field{hint}"))
+        return out
+    return [(_sort_key(parts), f"{path}: {error.message}")]
+
+
+def _join(path: str, key: str) -> str:
+    tail = _json_path([key])
+    if path == "(document)":
+        return tail
+    return path + ("" if tail.startswith("[") else ".") + tail
+
+
+def _non_finite(value: object, parts: list[str | int]) -> Iterator[str]:
+    if isinstance(value, float) and not math.isfinite(value):
+        yield f"{_json_path(parts)}: {value!r} is not a JSON number"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _non_finite(v, [*parts, str(k)])
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from _non_finite(v, [*parts, i])
+
+
+def _semantic(data: dict[str, Any]) -> Iterator[str]:
+    """Rules JSON Schema cannot say; run only on a schema-valid document."""
+    run = data["run"]
+    if parse_timestamp(run["finished_at"]) < parse_timestamp(run["started_at"]):
+        yield (
+            f"run.finished_at: {run['finished_at']!r} is earlier than "
+            f"run.started_at {run['started_at']!r}"
+        )
+
+
+def schema_errors(data: object) -> list[str]:
+    """Every problem with data as 'path: message', in document order; empty when valid."""
+    non_finite = list(_non_finite(data, []))
+    if non_finite:
+        return non_finite
+    if isinstance(data, dict) and data.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
+        # Another version: the rest of the errors would only be noise.
+        return [
+            f"schema_version: {data['schema_version']!r} is not supported; "
+            f"this opsproof reads schema_version {SCHEMA_VERSION!r}"
+        ]
+    found: dict[str, tuple[str, ...]] = {}
+    for error in _validator().iter_errors(data):
+        for key, message in _messages(error):
+            found.setdefault(message, key)
+    if found:
+        return [m for m, _ in sorted(found.items(), key=lambda item: (item[1], item[0]))]
+    return list(_semantic(cast(dict[str, Any], data)))
+
+
+def validate_document(data: object, *, source: str | os.PathLike[str] | None = None) -> None:
+    """Raise ValidationError naming the source and the JSON path of each offending field."""
+    problems = schema_errors(data)
+    if not problems:
+        return
+    where = os.fspath(source) if source is not None else "results document"
+    shown = "; ".join(problems[:MAX_REPORTED])
+    more = len(problems) - MAX_REPORTED
+    suffix = f"; and {more} more error{'s' if more > 1 else ''}" if more > 0 else ""
+    raise ValidationError(
+        f"{where}: {shown}{suffix}",
+        fix=f"correct the field(s) named; the format is described in {SCHEMA_DOC}",
+    )
+
+
+# --- files -----------------------------------------------------------------------------
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_json(path: str | os.PathLike[str]) -> object:
+    """Parse a JSON file strictly (no NaN, no duplicate keys); errors name the file."""
+    where = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: results file not found", fix="check the path given") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{where}: is a directory, not a results file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{where}: cannot read results file: {err}") from None
+    try:
+        return cast(
+            object,
+            json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant),
+        )
+    except json.JSONDecodeError as err:
+        raise ValidationError(
+            f"{where}: not valid JSON: {err.msg} at line {err.lineno} column {err.colno}",
+            fix="the file is damaged or not a results file; regenerate it",
+        ) from None
+    except ValueError as err:
+        raise ValidationError(f"{where}: not valid JSON: {err}") from None
+
+
+def load_results(path: str | os.PathLike[str]) -> ResultsDocument:
+    """Read, validate and parse a results file."""
+    data = read_json(path)
+    validate_document(data, source=path)
+    return ResultsDocument.from_dict(cast(dict[str, Any], data))
+
+
+def _file_mode(target: Path) -> int:
+    """Keep an existing file's mode; else what open() would give (mkstemp makes 0600)."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def write_results(doc: ResultsDocument, path: str | os.PathLike[str]) -> Path:
+    """Validate doc, then write it atomically (temp file in the same directory + rename)."""
+    target = Path(path)
+    data = doc.to_dict()
+    validate_document(data, source=target)
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        raise ConfigError(f"{target}: cannot write results file: {err}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, _file_mode(target))
+        os.replace(tmp, target)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise ConfigError(f"{target}: cannot write results file: {err}") from None
+    return target
