@@ -17,7 +17,8 @@ def render(spec: LabSpec) -> dict[str, Any]:
         for group in host.groups:
             groups.setdefault(group, {"hosts": {}})["hosts"][host.name] = {
                 "ansible_host": str(host.address)}
-    return {"all": {"children": {"lab": {"children": groups}}}}
+    return {"all": {"children": {"lab": {"vars": {"baseline_apt_proxy": spec.proxy_url},
+                                         "children": groups}}}}
 
 
 def _host_addresses(node: Any, out: dict[str, tuple[str, set[str]]], group: str = "all") -> None:
@@ -45,6 +46,10 @@ def differences(spec: LabSpec, inventory: dict[str, Any]) -> list[str]:
         for group in host.groups:
             if group not in groups:
                 diffs.append(f"{host.name}: not in group {group}")
+    lab_vars = (((inventory.get("all") or {}).get("children") or {}).get("lab") or {}).get("vars")
+    proxy = (lab_vars or {}).get("baseline_apt_proxy")
+    if proxy != spec.proxy_url:
+        diffs.append(f"lab.vars.baseline_apt_proxy={proxy!r}, lab.yml gives {spec.proxy_url}")
     for name in sorted(set(found) - {h.name for h in spec.hosts}):
         diffs.append(f"host {name} is not in lab.yml")
     return diffs

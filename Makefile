@@ -1,0 +1,102 @@
+# opsproof — O&M of the integrated information service platform, as code and evidence.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+INVENTORY ?= inventories/lab
+LIMIT ?=
+TAGS ?=
+ARGS ?=
+PYTHON ?= python3
+VENV ?= .venv
+LAB_SPEC ?= inventories/lab/lab.yml
+
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+export ANSIBLE_CONFIG := $(abspath ansible.cfg)
+export ANSIBLE_FORCE_COLOR ?= false
+
+APT_DEPS := systemd-container debootstrap apt-cacher-ng e2fsprogs openssh-client iproute2 \
+            python3-venv openjdk-17-jdk-headless libtomcat10-java
+PLAYBOOK = $(BIN)/ansible-playbook -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)') $(if $(TAGS),--tags '$(TAGS)') $(ARGS)
+IS_LAB = $(filter inventories/lab inventories/lab/,$(INVENTORY))
+
+.PHONY: help
+help: ## Show the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  \033[1m%-14s\033[0m %s\n",$$1,$$2}'
+	@echo "  knobs: INVENTORY=$(INVENTORY) LIMIT= TAGS= ARGS="
+
+.PHONY: deps
+deps: ## Install the machine's packages the lab and the build need (apt, root)
+	@missing=$$(for p in $(APT_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  [ "$$(id -u)" = 0 ] || { echo "deps: missing $$missing; run as root: apt-get install $$missing" >&2; exit 3; }; \
+	  echo "deps: installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(BIN)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "venv: $(PYTHON) not found; apt-get install python3 python3-venv" >&2; exit 3; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+.PHONY: venv
+venv: $(BIN)/.installed ## Create the virtualenv (rebuilt when pyproject.toml changes)
+
+.PHONY: lab
+lab: deps venv ## Create or repair the lab and start its hosts (idempotent)
+	$(BIN)/opsproof lab --spec $(LAB_SPEC) up
+
+.PHONY: lab-status
+lab-status: venv ## Show each lab host's state, address and whether ssh answers
+	$(BIN)/opsproof lab --spec $(LAB_SPEC) status
+
+.PHONY: lab-down
+lab-down: venv ## Stop the lab hosts cleanly, keep their disks
+	$(BIN)/opsproof lab --spec $(LAB_SPEC) down
+
+.PHONY: lab-destroy
+lab-destroy: venv ## Remove everything the lab created
+	$(BIN)/opsproof lab --spec $(LAB_SPEC) destroy
+
+.PHONY: preflight
+preflight: venv ## Validate the inventory and reach every host (one clear line per problem)
+	$(BIN)/opsproof inventory check -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)')
+
+.PHONY: provision
+provision: deps venv ## Create the lab if needed, then apply playbooks/site.yml
+	$(if $(IS_LAB),$(BIN)/opsproof lab --spec $(LAB_SPEC) up)
+	$(BIN)/opsproof inventory check -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)')
+	$(PLAYBOOK) playbooks/site.yml
+
+.PHONY: check
+check: venv ## Dry run with diff: shows drift from the code (changes nothing)
+	$(PLAYBOOK) --check --diff playbooks/site.yml
+
+.PHONY: lint
+lint: venv ## ansible-lint (production profile), yamllint, ruff, mypy
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint --profile production -q playbooks roles
+	$(BIN)/ruff check src tests checks loadtests
+	$(BIN)/ruff format --check src tests checks loadtests
+	$(BIN)/mypy
+
+.PHONY: unit
+unit: venv ## The project's own unit tests (no lab needed)
+	$(BIN)/pytest -q tests/unit
+
+.PHONY: e2e
+e2e: deps venv ## End-to-end tests on the lab (provision, idempotence, check mode, login)
+	$(BIN)/pytest -q -m e2e tests/e2e $(ARGS)
+
+.PHONY: test
+test: deps venv ## Everything CI runs: lint, unit tests, end-to-end on the lab
+	$(MAKE) lint
+	$(BIN)/pytest -q tests/unit tests/e2e
+
+.PHONY: clean
+clean: ## Remove the virtualenv and build outputs (not the lab)
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
