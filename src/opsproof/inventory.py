@@ -34,14 +34,22 @@ def _tool(name: str) -> str:
 
 def load(inventory: Path) -> list[InventoryHost]:
     if not inventory.exists():
-        raise ConfigError(f"{inventory}: inventory not found",
-                          fix="pass INVENTORY=inventories/<env> (see inventories/production.example)")
-    proc = subprocess.run([_tool("ansible-inventory"), "-i", str(inventory), "--list"],
-                          capture_output=True, text=True, check=False)
+        raise ConfigError(
+            f"{inventory}: inventory not found",
+            fix="pass INVENTORY=inventories/<env> (see inventories/production.example)",
+        )
+    proc = subprocess.run(
+        [_tool("ansible-inventory"), "-i", str(inventory), "--list"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise ConfigError(f"{inventory}: ansible-inventory cannot parse it: {last}",
-                          fix="correct the YAML of the inventory")
+        raise ConfigError(
+            f"{inventory}: ansible-inventory cannot parse it: {last}",
+            fix="correct the YAML of the inventory",
+        )
     return parse(json.loads(proc.stdout), inventory)
 
 
@@ -60,8 +68,10 @@ def parse(data: dict[str, Any], inventory: Path) -> list[InventoryHost]:
     walk("all")
     for group in REQUIRED_GROUPS:
         if not membership.get(group):
-            raise ConfigError(f"{inventory}: group '{group}' has no hosts",
-                              fix=f"put at least one host under children: {group}: hosts:")
+            raise ConfigError(
+                f"{inventory}: group '{group}' has no hosts",
+                fix=f"put at least one host under children: {group}: hosts:",
+            )
     hosts: list[InventoryHost] = []
     for name in sorted(membership["all"]):
         hv = hostvars.get(name, {})
@@ -70,8 +80,10 @@ def parse(data: dict[str, Any], inventory: Path) -> list[InventoryHost]:
         try:
             port = int(port_raw)
         except (TypeError, ValueError):
-            raise ConfigError(f"{inventory}: {name}: ansible_port={port_raw!r} is not a number",
-                              fix="set ansible_port to the SSH port, e.g. 22") from None
+            raise ConfigError(
+                f"{inventory}: {name}: ansible_port={port_raw!r} is not a number",
+                fix="set ansible_port to the SSH port, e.g. 22",
+            ) from None
         groups = tuple(sorted(g for g, m in membership.items() if name in m and g != "all"))
         hosts.append(InventoryHost(name, address, port, groups))
     return hosts
@@ -92,8 +104,9 @@ def check(inventory: Path, limit: str | None) -> list[InventoryHost]:
     hosts = load(inventory)
     if limit:
         patterns = [p for p in limit.replace(",", ":").split(":") if p]
-        hosts = [h for h in hosts if any(fnmatch.fnmatch(h.name, p) or p in h.groups
-                                         for p in patterns)]
+        hosts = [
+            h for h in hosts if any(fnmatch.fnmatch(h.name, p) or p in h.groups for p in patterns)
+        ]
     spec = inventory / "lab.yml"
     if spec.exists():
         from opsproof.lab import inventory as lab_inventory
@@ -106,11 +119,15 @@ def check(inventory: Path, limit: str | None) -> list[InventoryHost]:
     if down:
         h, reason = down[0]
         others = f" (and {len(down) - 1} more)" if len(down) > 1 else ""
-        fix = ("start the lab: make lab" if spec.exists()
-               else f"check ansible_host/ansible_port of {h.name} in {inventory} and the network")
+        fix = (
+            "start the lab: make lab"
+            if spec.exists()
+            else f"check ansible_host/ansible_port of {h.name} in {inventory} and the network"
+        )
         raise PreconditionError(
             f"{inventory}: host {h.name} ({h.address}:{h.port}) is unreachable: {reason}{others}",
-            fix=fix)
+            fix=fix,
+        )
     return hosts
 
 

@@ -24,13 +24,16 @@ def machine_mirror(sources: list[Path] = _SOURCES) -> str:
         if not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        uris = re.findall(r"^URIs:\s*(\S+)", text, re.M) + re.findall(
-            r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+", text, re.M)
+        uris: list[str] = re.findall(r"^URIs:\s*(\S+)", text, re.M) + re.findall(
+            r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+", text, re.M
+        )
         for uri in uris:
             if uri.rstrip("/").endswith("/debian") and uri.startswith("http"):
                 return uri.rstrip("/")
-    raise PreconditionError("no Debian mirror found in /etc/apt/sources.list(.d)",
-                            fix="configure apt with a Debian mirror (http://…/debian)")
+    raise PreconditionError(
+        "no Debian mirror found in /etc/apt/sources.list(.d)",
+        fix="configure apt with a Debian mirror (http://…/debian)",
+    )
 
 
 def _render(spec: LabSpec) -> str:
@@ -68,7 +71,9 @@ def _restart() -> None:
 def ensure(spec: LabSpec) -> bool:
     """Configure and start apt-cacher-ng for the lab; return True if anything changed."""
     if not CONF_DIR.is_dir():
-        raise PreconditionError("apt-cacher-ng is not installed", fix="apt-get install apt-cacher-ng")
+        raise PreconditionError(
+            "apt-cacher-ng is not installed", fix="apt-get install apt-cacher-ng"
+        )
     changed = False
     if not BACKENDS.exists() or not BACKENDS.read_text().strip():
         BACKENDS.write_text(machine_mirror() + "/\n")
@@ -86,8 +91,10 @@ def ensure(spec: LabSpec) -> bool:
                 break
             time.sleep(0.2)
         else:
-            raise LabError(f"apt-cacher-ng does not answer on {url}",
-                           fix="see /var/log/apt-cacher-ng/ and check the port is free")
+            raise LabError(
+                f"apt-cacher-ng does not answer on {url}",
+                fix="see /var/log/apt-cacher-ng/ and check the port is free",
+            )
     return changed
 
 

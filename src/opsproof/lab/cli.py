@@ -40,8 +40,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print(f"{'HOST':8} {'STATE':8} {'ADDRESS':15} {'SSH':4} PID")
         for r in rows:
-            print(f"{r.name:8} {r.state:8} {r.address:15} {'yes' if r.ssh else 'no':4} "
-                  f"{r.pid or '-'}")
+            print(
+                f"{r.name:8} {r.state:8} {r.address:15} {'yes' if r.ssh else 'no':4} {r.pid or '-'}"
+            )
     return 0 if all(r.state == "running" and r.ssh for r in rows) else 1
 
 
@@ -77,7 +78,8 @@ def register(groups: Any) -> None:
     st.set_defaults(func=cmd_status)
     sub.add_parser("down", help="stop the hosts, keep their disks").set_defaults(func=cmd_down)
     sub.add_parser("destroy", help="remove everything the lab created").set_defaults(
-        func=cmd_destroy)
+        func=cmd_destroy
+    )
     inv = sub.add_parser("inventory", help="check (or --write) hosts.yml against lab.yml")
     inv.add_argument("--write", action="store_true")
     inv.set_defaults(func=cmd_inventory)

@@ -43,9 +43,7 @@ class LabSpec:
             if h.name == name:
                 return h
         known = ", ".join(h.name for h in self.hosts)
-        raise ConfigError(
-            f"{self.source}: no lab host named {name!r}", fix=f"use one of: {known}"
-        )
+        raise ConfigError(f"{self.source}: no lab host named {name!r}", fix=f"use one of: {known}")
 
     @property
     def proxy_url(self) -> str:
@@ -60,102 +58,157 @@ def _require(mapping: dict[str, Any], key: str, where: str, source: Path) -> Any
 
 def _number(value: Any, where: str, source: Path, *, lo: float, hi: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{source}: {where} must be a number, got {value!r}",
-                          fix=f"set {where} to a number between {lo} and {hi}")
+        raise ConfigError(
+            f"{source}: {where} must be a number, got {value!r}",
+            fix=f"set {where} to a number between {lo} and {hi}",
+        )
     if not lo <= value <= hi:
-        raise ConfigError(f"{source}: {where}={value} is out of range",
-                          fix=f"set {where} between {lo} and {hi}")
+        raise ConfigError(
+            f"{source}: {where}={value} is out of range", fix=f"set {where} between {lo} and {hi}"
+        )
     return float(value)
 
 
 def parse_spec(data: Any, source: Path) -> LabSpec:
     """Validate a parsed lab.yml; every error names the file and the key."""
     if not isinstance(data, dict) or not isinstance(data.get("lab"), dict):
-        raise ConfigError(f"{source}: top-level 'lab:' mapping is missing",
-                          fix="see inventories/lab/lab.yml in the repository for the format")
+        raise ConfigError(
+            f"{source}: top-level 'lab:' mapping is missing",
+            fix="see inventories/lab/lab.yml in the repository for the format",
+        )
     lab = data["lab"]
     bridge = str(_require(lab, "bridge", "lab", source))
     if not _IFNAME.match(bridge):
-        raise ConfigError(f"{source}: lab.bridge={bridge!r} is not a valid interface name",
-                          fix="use 1-15 letters, digits, '-' or '_'")
+        raise ConfigError(
+            f"{source}: lab.bridge={bridge!r} is not a valid interface name",
+            fix="use 1-15 letters, digits, '-' or '_'",
+        )
     try:
         subnet = ipaddress.IPv4Network(str(_require(lab, "subnet", "lab", source)))
     except ValueError as exc:
-        raise ConfigError(f"{source}: lab.subnet is invalid: {exc}",
-                          fix="write a network such as 10.213.0.0/24") from exc
+        raise ConfigError(
+            f"{source}: lab.subnet is invalid: {exc}", fix="write a network such as 10.213.0.0/24"
+        ) from exc
     if not subnet.is_private or subnet.prefixlen > 29:
-        raise ConfigError(f"{source}: lab.subnet={subnet} must be a private network of /29 or larger",
-                          fix="use a private range such as 10.213.0.0/24")
+        raise ConfigError(
+            f"{source}: lab.subnet={subnet} must be a private network of /29 or larger",
+            fix="use a private range such as 10.213.0.0/24",
+        )
     try:
         gateway = ipaddress.IPv4Address(str(_require(lab, "gateway", "lab", source)))
     except ValueError as exc:
-        raise ConfigError(f"{source}: lab.gateway is invalid: {exc}",
-                          fix="write an address inside lab.subnet") from exc
+        raise ConfigError(
+            f"{source}: lab.gateway is invalid: {exc}", fix="write an address inside lab.subnet"
+        ) from exc
     usable = set(subnet.hosts())
     if gateway not in usable:
-        raise ConfigError(f"{source}: lab.gateway={gateway} is not a host address of {subnet}",
-                          fix=f"pick an address inside {subnet}")
+        raise ConfigError(
+            f"{source}: lab.gateway={gateway} is not a host address of {subnet}",
+            fix=f"pick an address inside {subnet}",
+        )
     suite = str(lab.get("suite", "bookworm"))
     if suite not in _SUITES:
-        raise ConfigError(f"{source}: lab.suite={suite!r} is not supported",
-                          fix=f"use one of: {', '.join(_SUITES)}")
-    port = int(_number(lab.get("apt_proxy_port", 3142), "lab.apt_proxy_port", source,
-                       lo=1024, hi=65535))
+        raise ConfigError(
+            f"{source}: lab.suite={suite!r} is not supported",
+            fix=f"use one of: {', '.join(_SUITES)}",
+        )
+    port = int(
+        _number(lab.get("apt_proxy_port", 3142), "lab.apt_proxy_port", source, lo=1024, hi=65535)
+    )
     data_mount = str(lab.get("data_mount", "/srv/data"))
     if not data_mount.startswith("/") or data_mount == "/":
-        raise ConfigError(f"{source}: lab.data_mount={data_mount!r} must be an absolute path below /",
-                          fix="use e.g. /srv/data")
+        raise ConfigError(
+            f"{source}: lab.data_mount={data_mount!r} must be an absolute path below /",
+            fix="use e.g. /srv/data",
+        )
 
     raw_hosts = data.get("hosts")
     if not isinstance(raw_hosts, dict) or not raw_hosts:
-        raise ConfigError(f"{source}: 'hosts:' must map host names to their settings",
-                          fix="list at least one host under hosts:")
+        raise ConfigError(
+            f"{source}: 'hosts:' must map host names to their settings",
+            fix="list at least one host under hosts:",
+        )
     hosts: list[HostSpec] = []
     seen: dict[ipaddress.IPv4Address, str] = {gateway: "lab.gateway"}
     for name, raw in raw_hosts.items():
         where = f"hosts.{name}"
         if not isinstance(name, str) or not _HOSTNAME.match(name):
-            raise ConfigError(f"{source}: host name {name!r} is not a valid hostname",
-                              fix="use lower-case letters, digits and '-', e.g. web01")
+            raise ConfigError(
+                f"{source}: host name {name!r} is not a valid hostname",
+                fix="use lower-case letters, digits and '-', e.g. web01",
+            )
         if not isinstance(raw, dict):
             raise ConfigError(f"{source}: {where} must be a mapping", fix="see the example lab.yml")
         try:
             address = ipaddress.IPv4Address(str(_require(raw, "address", where, source)))
         except ValueError as exc:
-            raise ConfigError(f"{source}: {where}.address is invalid: {exc}",
-                              fix=f"use an address inside {subnet}") from exc
+            raise ConfigError(
+                f"{source}: {where}.address is invalid: {exc}",
+                fix=f"use an address inside {subnet}",
+            ) from exc
         if address not in usable:
-            raise ConfigError(f"{source}: {where}.address={address} is outside {subnet}",
-                              fix=f"use a host address inside {subnet}")
+            raise ConfigError(
+                f"{source}: {where}.address={address} is outside {subnet}",
+                fix=f"use a host address inside {subnet}",
+            )
         if address in seen:
-            raise ConfigError(f"{source}: {where}.address={address} is already used by {seen[address]}",
-                              fix="give every host its own address")
+            raise ConfigError(
+                f"{source}: {where}.address={address} is already used by {seen[address]}",
+                fix="give every host its own address",
+            )
         seen[address] = where
         groups = raw.get("groups", [])
         if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-            raise ConfigError(f"{source}: {where}.groups must be a list of group names",
-                              fix="e.g. groups: [web]")
-        hosts.append(HostSpec(
-            name=name,
-            address=address,
-            groups=tuple(groups),
-            cpu_cores=_number(raw.get("cpu_cores", 1.0), f"{where}.cpu_cores", source,
-                              lo=0.1, hi=64),
-            memory_mb=int(_number(raw.get("memory_mb", 1024), f"{where}.memory_mb", source,
-                                  lo=256, hi=1024 * 1024)),
-            data_volume_mb=int(_number(raw.get("data_volume_mb", 512), f"{where}.data_volume_mb",
-                                       source, lo=64, hi=1024 * 1024)),
-        ))
-    return LabSpec(source=source, bridge=bridge, subnet=subnet, gateway=gateway, suite=suite,
-                   apt_proxy_port=port, data_mount=data_mount, hosts=tuple(hosts))
+            raise ConfigError(
+                f"{source}: {where}.groups must be a list of group names", fix="e.g. groups: [web]"
+            )
+        hosts.append(
+            HostSpec(
+                name=name,
+                address=address,
+                groups=tuple(groups),
+                cpu_cores=_number(
+                    raw.get("cpu_cores", 1.0), f"{where}.cpu_cores", source, lo=0.1, hi=64
+                ),
+                memory_mb=int(
+                    _number(
+                        raw.get("memory_mb", 1024),
+                        f"{where}.memory_mb",
+                        source,
+                        lo=256,
+                        hi=1024 * 1024,
+                    )
+                ),
+                data_volume_mb=int(
+                    _number(
+                        raw.get("data_volume_mb", 512),
+                        f"{where}.data_volume_mb",
+                        source,
+                        lo=64,
+                        hi=1024 * 1024,
+                    )
+                ),
+            )
+        )
+    return LabSpec(
+        source=source,
+        bridge=bridge,
+        subnet=subnet,
+        gateway=gateway,
+        suite=suite,
+        apt_proxy_port=port,
+        data_mount=data_mount,
+        hosts=tuple(hosts),
+    )
 
 
 def load_spec(path: Path) -> LabSpec:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: lab description not found",
-                          fix="run from the repository root or pass --spec") from exc
+        raise ConfigError(
+            f"{path}: lab description not found", fix="run from the repository root or pass --spec"
+        ) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -83,7 +84,9 @@ def host_paths(paths: LabPaths, name: str) -> HostPaths:
 
 def _current_cgroup(hierarchy: str) -> str:
     """This process's cgroup in a hierarchy; the host cgroups are created beneath it."""
-    key = "" if hierarchy == "unified" else ("name=systemd" if hierarchy == "systemd" else hierarchy)
+    key = (
+        "" if hierarchy == "unified" else ("name=systemd" if hierarchy == "systemd" else hierarchy)
+    )
     with open("/proc/self/cgroup", encoding="ascii") as fh:
         for line in fh:
             _, controllers, path = line.rstrip("\n").split(":", 2)
@@ -105,8 +108,10 @@ def cgroup_plan(host: HostSpec) -> list[dict[str, object]]:
         path = mount / base / CGROUP_GROUP / host.name
         settings: dict[str, str] = {}
         if hierarchy == "cpu":
-            settings = {"cpu.cfs_period_us": "100000",
-                        "cpu.cfs_quota_us": str(int(host.cpu_cores * 100000))}
+            settings = {
+                "cpu.cfs_period_us": "100000",
+                "cpu.cfs_quota_us": str(int(host.cpu_cores * 100000)),
+            }
         elif hierarchy == "memory":
             settings = {"memory.limit_in_bytes": str(host.memory_mb * 1024 * 1024)}
         plan.append({"path": str(path), "settings": settings})
@@ -115,9 +120,17 @@ def cgroup_plan(host: HostSpec) -> list[dict[str, object]]:
 
 def nspawn_argv(spec: LabSpec, host: HostSpec, hp: HostPaths) -> list[str]:
     return [
-        "systemd-nspawn", "--boot", f"--directory={hp.root}", f"--machine={host.name}",
-        "--register=no", "--keep-unit", f"--network-bridge={spec.bridge}",
-        "--console=read-only", "--link-journal=no", "--resolv-conf=off", "--timezone=off",
+        "systemd-nspawn",
+        "--boot",
+        f"--directory={hp.root}",
+        f"--machine={host.name}",
+        "--register=no",
+        "--keep-unit",
+        f"--network-bridge={spec.bridge}",
+        "--console=read-only",
+        "--link-journal=no",
+        "--resolv-conf=off",
+        "--timezone=off",
         f"--bind={hp.data}:{spec.data_mount}",
     ]
 
@@ -130,8 +143,10 @@ def _hosts_file(spec: LabSpec) -> str:
 
 def _network_file(spec: LabSpec, host: HostSpec) -> str:
     # No gateway on purpose: the lab hosts reach nothing but the bridge subnet.
-    return (f"[Match]\nName=host0\n\n[Network]\nAddress={host.address}/{spec.subnet.prefixlen}\n"
-            "LinkLocalAddressing=no\nIPv6AcceptRA=no\n")
+    return (
+        f"[Match]\nName=host0\n\n[Network]\nAddress={host.address}/{spec.subnet.prefixlen}\n"
+        "LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
+    )
 
 
 def create(spec: LabSpec, paths: LabPaths, host: HostSpec, pubkey: str) -> bool:
@@ -153,7 +168,8 @@ def create(spec: LabSpec, paths: LabPaths, host: HostSpec, pubkey: str) -> bool:
     (r / "etc/systemd/network").mkdir(parents=True, exist_ok=True)
     (r / "etc/systemd/network/10-host0.network").write_text(_network_file(spec, host))
     (r / "etc/apt/apt.conf.d/01opsproof-proxy").write_text(
-        f'Acquire::http::Proxy "{spec.proxy_url}";\n')
+        f'Acquire::http::Proxy "{spec.proxy_url}";\n'
+    )
     ssh = r / "root/.ssh"
     ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
     (ssh / "authorized_keys").write_text(pubkey)
@@ -167,8 +183,17 @@ def mount(spec: LabSpec, paths: LabPaths, host: HostSpec) -> bool:
     hp = host_paths(paths, host.name)
     changed = False
     if not is_mountpoint(str(hp.root)):
-        run(["mount", "-t", "overlay", "overlay", "-o",
-             f"lowerdir={paths.base},upperdir={hp.upper},workdir={hp.work}", str(hp.root)])
+        run(
+            [
+                "mount",
+                "-t",
+                "overlay",
+                "overlay",
+                "-o",
+                f"lowerdir={paths.base},upperdir={hp.upper},workdir={hp.work}",
+                str(hp.root),
+            ]
+        )
         changed = True
     if not is_mountpoint(str(hp.data)):
         run(["mount", "-o", "loop", str(hp.data_image), str(hp.data)])
@@ -179,9 +204,8 @@ def mount(spec: LabSpec, paths: LabPaths, host: HostSpec) -> bool:
 def unmount(paths: LabPaths, name: str) -> None:
     hp = host_paths(paths, name)
     for mnt in (hp.data, hp.root):
-        if is_mountpoint(str(mnt)):
-            if run(["umount", str(mnt)], check=False).returncode != 0:
-                run(["umount", "-l", str(mnt)])
+        if is_mountpoint(str(mnt)) and run(["umount", str(mnt)], check=False).returncode != 0:
+            run(["umount", "-l", str(mnt)])
 
 
 def host_key_line(paths: LabPaths, host: HostSpec) -> str:
@@ -224,10 +248,8 @@ def _leftover_pids(paths: LabPaths, host: HostSpec) -> set[int]:
 def kill_leftovers(paths: LabPaths, host: HostSpec) -> int:
     pids = _leftover_pids(paths, host)
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + 10
     while _leftover_pids(paths, host) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -262,21 +284,36 @@ def start(spec: LabSpec, paths: LabPaths, host: HostSpec, *, wait_s: float = 90)
     script = paths.bin_dir / "supervise.py"
     if not script.exists() or script.read_bytes() != SUPERVISOR.read_bytes():
         shutil.copyfile(SUPERVISOR, script)
-    hp.config.write_text(json.dumps({
-        "argv": nspawn_argv(spec, host, hp), "pidfile": str(hp.pidfile),
-        "cgroups": cgroup_plan(host)}, indent=2))
+    hp.config.write_text(
+        json.dumps(
+            {
+                "argv": nspawn_argv(spec, host, hp),
+                "pidfile": str(hp.pidfile),
+                "cgroups": cgroup_plan(host),
+            },
+            indent=2,
+        )
+    )
     with open(hp.log, "ab") as log:
-        subprocess.Popen([_interpreter(), str(script), str(hp.config)], stdin=subprocess.DEVNULL,
-                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                         close_fds=True)
+        subprocess.Popen(
+            [_interpreter(), str(script), str(hp.config)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if _ssh_port_open(str(host.address)):
             return True
         time.sleep(0.3)
     tail = hp.log.read_text(errors="replace").strip().splitlines()[-3:]
-    raise LabError(f"{host.name}: sshd did not answer on {host.address}:22 within {wait_s:.0f}s "
-                   f"({' | '.join(tail)})", fix=f"see {hp.log}; `make lab-destroy` then `make lab`")
+    raise LabError(
+        f"{host.name}: sshd did not answer on {host.address}:22 within {wait_s:.0f}s "
+        f"({' | '.join(tail)})",
+        fix=f"see {hp.log}; `make lab-destroy` then `make lab`",
+    )
 
 
 def stop(paths: LabPaths, host: HostSpec, *, wait_s: float = 30) -> bool:
@@ -308,14 +345,10 @@ def remove_cgroups(host: HostSpec) -> None:
     for cg in cgroup_plan(host):
         path = Path(str(cg["path"]))
         for dirpath, _dirs, _files in sorted(os.walk(path), key=lambda t: -len(t[0])):
-            try:
+            with contextlib.suppress(OSError):
                 os.rmdir(dirpath)
-            except OSError:
-                pass
-        try:
+        with contextlib.suppress(OSError):
             os.rmdir(path.parent)  # the opsproof-lab group, once empty
-        except OSError:
-            pass
 
 
 def destroy(paths: LabPaths, host: HostSpec) -> None:
@@ -323,8 +356,10 @@ def destroy(paths: LabPaths, host: HostSpec) -> None:
     unmount(paths, host.name)
     hp = host_paths(paths, host.name)
     if is_mountpoint(str(hp.root)) or is_mountpoint(str(hp.data)):
-        raise LabError(f"{host.name}: still mounted, refusing to delete {hp.dir}",
-                       fix=f"umount {hp.root} {hp.data} and retry")
+        raise LabError(
+            f"{host.name}: still mounted, refusing to delete {hp.dir}",
+            fix=f"umount {hp.root} {hp.data} and retry",
+        )
     if hp.dir.exists():
         shutil.rmtree(hp.dir)
     remove_cgroups(host)

@@ -16,9 +16,15 @@ def render(spec: LabSpec) -> dict[str, Any]:
     for host in spec.hosts:
         for group in host.groups:
             groups.setdefault(group, {"hosts": {}})["hosts"][host.name] = {
-                "ansible_host": str(host.address)}
-    return {"all": {"children": {"lab": {"vars": {"baseline_apt_proxy": spec.proxy_url},
-                                         "children": groups}}}}
+                "ansible_host": str(host.address)
+            }
+    return {
+        "all": {
+            "children": {
+                "lab": {"vars": {"baseline_apt_proxy": spec.proxy_url}, "children": groups}
+            }
+        }
+    }
 
 
 def _host_addresses(node: Any, out: dict[str, tuple[str, set[str]]], group: str = "all") -> None:
@@ -42,7 +48,9 @@ def differences(spec: LabSpec, inventory: dict[str, Any]) -> list[str]:
             continue
         addr, groups = found[host.name]
         if addr != str(host.address):
-            diffs.append(f"{host.name}: ansible_host={addr or '(unset)'}, lab.yml says {host.address}")
+            diffs.append(
+                f"{host.name}: ansible_host={addr or '(unset)'}, lab.yml says {host.address}"
+            )
         for group in host.groups:
             if group not in groups:
                 diffs.append(f"{host.name}: not in group {group}")
@@ -59,15 +67,20 @@ def check(spec: LabSpec, hosts_file: Path) -> None:
     try:
         inventory = yaml.safe_load(hosts_file.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
-        raise ConfigError(f"{hosts_file}: inventory not found",
-                          fix="run `opsproof lab inventory --write`") from exc
+        raise ConfigError(
+            f"{hosts_file}: inventory not found", fix="run `opsproof lab inventory --write`"
+        ) from exc
     diffs = differences(spec, inventory)
     if diffs:
-        raise ConfigError(f"{hosts_file} disagrees with {spec.source}: {'; '.join(diffs)}",
-                          fix="edit lab.yml, then run `.venv/bin/opsproof lab inventory --write`")
+        raise ConfigError(
+            f"{hosts_file} disagrees with {spec.source}: {'; '.join(diffs)}",
+            fix="edit lab.yml, then run `.venv/bin/opsproof lab inventory --write`",
+        )
 
 
 def write(spec: LabSpec, hosts_file: Path) -> None:
-    header = (f"# Generated from {spec.source.name} by `opsproof lab inventory --write`; "
-              "edit lab.yml, not this file.\n---\n")
+    header = (
+        f"# Generated from {spec.source.name} by `opsproof lab inventory --write`.\n"
+        "# Edit lab.yml, not this file.\n---\n"
+    )
     hosts_file.write_text(header + yaml.safe_dump(render(spec), sort_keys=False))

@@ -36,8 +36,9 @@ def check_subnet_free(spec: LabSpec) -> None:
     clashes = overlapping_routes(spec, routes())
     if clashes:
         raise PreconditionError(
-            f"{spec.source}: lab.subnet {spec.subnet} overlaps the route {clashes[0]} on this machine",
-            fix="choose another private subnet for lab.subnet and lab.gateway (and hosts.*.address)",
+            f"{spec.source}: lab.subnet {spec.subnet} overlaps the route {clashes[0]} "
+            "on this machine",
+            fix="choose another private subnet for lab.subnet, lab.gateway and hosts.*.address",
         )
 
 

@@ -11,7 +11,7 @@ from opsproof.errors import LabError
 from opsproof.lab import aptcache, host, inventory, net, rootfs
 from opsproof.lab.config import LabSpec
 from opsproof.lab.state import LabPaths, locked
-from opsproof.lab.system import is_mountpoint, require_root, require_tools, run
+from opsproof.lab.system import is_mountpoint, mountpoints, require_root, require_tools, run
 
 Log = Callable[[str], None]
 
@@ -19,15 +19,31 @@ Log = Callable[[str], None]
 def _ensure_key(paths: LabPaths) -> str:
     paths.ssh_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not paths.ssh_key.exists():
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "opsproof-lab",
-             "-f", str(paths.ssh_key)])
+        run(
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                "opsproof-lab",
+                "-f",
+                str(paths.ssh_key),
+            ]
+        )
     return paths.ssh_key.with_suffix(".pub").read_text()
 
 
 def _record(spec: LabSpec, paths: LabPaths) -> None:
     """Remember what was created, so destroy removes it even if lab.yml changed since."""
-    data = {"bridge": spec.bridge, "subnet": str(spec.subnet), "spec": str(spec.source),
-            "hosts": [h.name for h in spec.hosts]}
+    data = {
+        "bridge": spec.bridge,
+        "subnet": str(spec.subnet),
+        "spec": str(spec.source),
+        "hosts": [h.name for h in spec.hosts],
+    }
     paths.record.write_text(json.dumps(data, indent=2) + "\n")
 
 
@@ -39,7 +55,8 @@ def _check_record(spec: LabSpec, paths: LabPaths) -> None:
         raise LabError(
             f"the lab on this machine uses bridge {old.get('bridge')} / {old.get('subnet')}, "
             f"{spec.source} asks for {spec.bridge} / {spec.subnet}",
-            fix="run `make lab-destroy` first to rebuild the lab with the new network")
+            fix="run `make lab-destroy` first to rebuild the lab with the new network",
+        )
 
 
 def up(spec: LabSpec, paths: LabPaths, hosts_file: Path | None, log: Log) -> None:
@@ -93,19 +110,22 @@ def destroy(spec: LabSpec, paths: LabPaths, log: Log) -> None:
         for h in spec.hosts:
             host.destroy(paths, h)
             log(f"{h.name}: destroyed")
-        leftovers = [p for p in (paths.root / "hosts").glob("*")] if (
-            paths.root / "hosts").exists() else []
+        leftovers = (
+            [p for p in (paths.root / "hosts").glob("*")] if (paths.root / "hosts").exists() else []
+        )
         if leftovers:
-            raise LabError(f"unknown hosts in {paths.root / 'hosts'}: "
-                           f"{', '.join(p.name for p in leftovers)}",
-                           fix="they are not in lab.yml: remove them by hand")
+            raise LabError(
+                f"unknown hosts in {paths.root / 'hosts'}: {', '.join(p.name for p in leftovers)}",
+                fix="they are not in lab.yml: remove them by hand",
+            )
         aptcache.remove()
         net.delete_bridge(bridge)
-        mounted = [line.split()[4] for line in open("/proc/self/mountinfo", encoding="utf-8")
-                   if line.split()[4].startswith(str(paths.root) + "/")]
+        mounted = [m for m in mountpoints() if m.startswith(str(paths.root) + "/")]
         if mounted or is_mountpoint(str(paths.root)):
-            raise LabError(f"still mounted under {paths.root}: {', '.join(mounted)}",
-                           fix="umount them, then run make lab-destroy again")
+            raise LabError(
+                f"still mounted under {paths.root}: {', '.join(mounted)}",
+                fix="umount them, then run make lab-destroy again",
+            )
         for p in sorted(paths.root.iterdir()):
             if p.name == ".lock":
                 continue

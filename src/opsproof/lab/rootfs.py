@@ -12,8 +12,16 @@ from opsproof.lab.system import run
 
 # What every lab host has before Ansible first connects (python3-apt: check mode needs it).
 BASE_PACKAGES = (
-    "systemd", "systemd-sysv", "dbus", "openssh-server", "python3", "python3-apt",
-    "iproute2", "sudo", "ca-certificates", "libpam-systemd",
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "openssh-server",
+    "python3",
+    "python3-apt",
+    "iproute2",
+    "sudo",
+    "ca-certificates",
+    "libpam-systemd",
 )
 
 
@@ -39,8 +47,17 @@ def ensure_base(spec: LabSpec, paths: LabPaths) -> bool:
     tmp = paths.root / "base.tmp"
     if tmp.exists():  # a build interrupted half-way: start it again
         shutil.rmtree(tmp)
-    run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
-         spec.suite, str(tmp), via_proxy(mirror, spec.apt_proxy_port)], timeout=1200)
+    run(
+        [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={','.join(BASE_PACKAGES)}",
+            spec.suite,
+            str(tmp),
+            via_proxy(mirror, spec.apt_proxy_port),
+        ],
+        timeout=1200,
+    )
     _customise(tmp, mirror, spec.suite)
     if paths.base.exists():
         shutil.rmtree(paths.base)

@@ -76,8 +76,10 @@ def locked(paths: LabPaths, *, timeout_s: float = 900) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise LabError(f"{paths.lock}: another lab operation holds the lock",
-                                   fix="wait for it to finish") from None
+                    raise LabError(
+                        f"{paths.lock}: another lab operation holds the lock",
+                        fix="wait for it to finish",
+                    ) from None
                 time.sleep(0.5)
         try:
             yield

@@ -22,15 +22,24 @@ REQUIRED_TOOLS: dict[str, str] = {
 }
 
 
-def run(cmd: Sequence[str], *, check: bool = True, input_text: str | None = None,
-        timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: Sequence[str], *, check: bool = True, input_text: str | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run a command; on failure raise LabError naming the command and its stderr."""
     try:
-        proc = subprocess.run(list(cmd), capture_output=True, text=True, input=input_text,
-                              timeout=timeout, check=False)
+        proc = subprocess.run(
+            list(cmd),
+            capture_output=True,
+            text=True,
+            input=input_text,
+            timeout=timeout,
+            check=False,
+        )
     except FileNotFoundError as exc:
-        raise PreconditionError(f"{cmd[0]}: command not found",
-                                fix=f"apt-get install {REQUIRED_TOOLS.get(cmd[0], cmd[0])}") from exc
+        raise PreconditionError(
+            f"{cmd[0]}: command not found",
+            fix=f"apt-get install {REQUIRED_TOOLS.get(cmd[0], cmd[0])}",
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise LabError(f"{' '.join(cmd)}: timed out after {timeout:.0f}s") from exc
     if check and proc.returncode != 0:
@@ -42,16 +51,20 @@ def run(cmd: Sequence[str], *, check: bool = True, input_text: str | None = None
 
 def require_root() -> None:
     if os.geteuid() != 0:
-        raise PreconditionError("the lab needs root (it creates a bridge, mounts and containers)",
-                                fix="run as root, e.g. sudo make lab")
+        raise PreconditionError(
+            "the lab needs root (it creates a bridge, mounts and containers)",
+            fix="run as root, e.g. sudo make lab",
+        )
 
 
 def require_tools(tools: Sequence[str] = tuple(REQUIRED_TOOLS)) -> None:
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
         pkgs = sorted({REQUIRED_TOOLS.get(t, t) for t in missing})
-        raise PreconditionError(f"missing tools: {', '.join(missing)}",
-                                fix=f"apt-get install {' '.join(pkgs)} (make deps does this)")
+        raise PreconditionError(
+            f"missing tools: {', '.join(missing)}",
+            fix=f"apt-get install {' '.join(pkgs)} (make deps does this)",
+        )
 
 
 def pid_alive(pid: int) -> bool:
@@ -64,6 +77,10 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def is_mountpoint(path: str) -> bool:
+def mountpoints() -> list[str]:
     with open("/proc/self/mountinfo", encoding="utf-8") as fh:
-        return any(line.split()[4] == path for line in fh)
+        return [line.split()[4] for line in fh]
+
+
+def is_mountpoint(path: str) -> bool:
+    return path in mountpoints()

@@ -1,0 +1,185 @@
+"""The foundation on real hosts: provision, idempotence, check mode, admin login, lab life cycle."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import REPO, Run, sh
+
+pytestmark = pytest.mark.e2e
+STATE = Path("/var/lib/opsproof/lab")
+HOSTS = ("web01", "app01", "db01")
+SSH = [
+    "ssh",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "IdentitiesOnly=yes",
+    "-i",
+    str(STATE / "ssh/id_ed25519"),
+    "-o",
+    f"UserKnownHostsFile={STATE / 'ssh/known_hosts'}",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "ConnectTimeout=5",
+]
+ADDRESS = {"web01": "10.213.0.11", "app01": "10.213.0.12", "db01": "10.213.0.13"}
+
+
+def test_first_provision_succeeds_on_every_host(provisioned: Run) -> None:
+    recap = provisioned.recap()
+    assert set(recap) == set(HOSTS), provisioned.out[-3000:]
+    for host, counts in recap.items():
+        assert counts["failed"] == 0 and counts["unreachable"] == 0, (host, counts)
+
+
+def test_second_provision_changes_nothing(provisioned: Run) -> None:
+    again = sh("make", "provision")
+    assert again.rc == 0, again.out[-3000:]
+    recap = again.recap()
+    assert set(recap) == set(HOSTS)
+    assert {h: c["changed"] for h, c in recap.items()} == dict.fromkeys(HOSTS, 0), again.out[-6000:]
+
+
+def test_check_mode_reports_no_drift(provisioned: Run) -> None:
+    check = sh("make", "check")
+    assert check.rc == 0, check.out[-3000:]
+    assert {h: c["changed"] for h, c in check.recap().items()} == dict.fromkeys(HOSTS, 0), (
+        check.out[-6000:]
+    )
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_admin_user_logs_in_with_the_key_and_has_sudo(provisioned: Run, host: str) -> None:
+    probe = (
+        "id -un; hostname; sudo -n true && echo SUDO-OK; readlink /etc/localtime; "
+        "cat /etc/default/locale; locale -a; test -d /var/log/journal && echo JOURNAL-OK"
+    )
+    run = sh(*SSH, f"opsadmin@{ADDRESS[host]}", probe)
+    assert run.rc == 0, run.out
+    lines = run.out.splitlines()
+    assert lines[0] == "opsadmin"
+    assert lines[1] == host
+    assert "SUDO-OK" in lines
+    assert lines[3].endswith("Asia/Shanghai")
+    assert "LANG=zh_CN.UTF-8" in run.out
+    assert "zh_CN.utf8" in run.out
+    assert "JOURNAL-OK" in lines
+
+
+def test_ansible_connects_as_the_admin_user(provisioned: Run) -> None:
+    run = sh("ansible", "all", "-m", "ansible.builtin.command", "-a", "id -un")
+    assert run.rc == 0, run.out
+    assert run.out.count("opsadmin") == len(HOSTS)
+
+
+def test_lab_status_reports_every_host(provisioned: Run) -> None:
+    run = sh(".venv/bin/opsproof", "lab", "status", "--json")
+    assert run.rc == 0, run.out
+    rows = json.loads(run.out[run.out.index("[") :])
+    assert {(r["name"], r["state"], r["ssh"]) for r in rows} == {
+        (h, "running", True) for h in HOSTS
+    }
+
+
+def test_host_survives_a_reboot_from_inside(provisioned: Run) -> None:
+    boot_before = sh(
+        *SSH,
+        "opsadmin@10.213.0.13",
+        "cat /proc/sys/kernel/random/boot_id; "
+        "systemctl show -p ActiveEnterTimestampMonotonic --value init.scope",
+    )
+    run = sh("ansible", "db01", "-b", "-m", "ansible.builtin.reboot", "-a", "reboot_timeout=120")
+    assert run.rc == 0, run.out
+    after = sh(*SSH, "opsadmin@10.213.0.13", "systemctl is-system-running --wait; uptime -s")
+    assert after.rc in (0, 1), after.out  # 'degraded' is still up; the login is what counts
+    assert boot_before.out != after.out
+
+
+def test_lab_recovers_after_its_processes_were_killed(provisioned: Run) -> None:
+    """CI starts after every process of the previous run was ended: make lab must recover."""
+    pid = int((STATE / "hosts/web01/supervise.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    for entry in Path("/proc").iterdir():  # the container's processes die with the session too
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "root") == str(STATE / "hosts/web01/root"):
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except OSError:
+                continue
+    time.sleep(1)
+    down = sh(".venv/bin/opsproof", "lab", "status")
+    assert down.rc != 0 and "web01    stopped" in down.out, down.out
+    up = sh("make", "lab")
+    assert up.rc == 0, up.out[-2000:]
+    run = sh(*SSH, "opsadmin@10.213.0.11", "hostname")
+    assert run.rc == 0 and run.out.strip() == "web01", run.out
+
+
+def test_unreachable_host_gives_one_clear_error(tmp_path: Path) -> None:
+    inv = tmp_path / "inv"
+    (inv / "group_vars").mkdir(parents=True)
+    hosts = {
+        "all": {
+            "children": {
+                "web": {"hosts": {"web01": {"ansible_host": "10.213.0.11"}}},
+                "app": {"hosts": {"app01": {"ansible_host": "10.213.0.12"}}},
+                "db": {"hosts": {"db09": {"ansible_host": "10.213.0.99"}}},  # nothing answers there
+            }
+        }
+    }
+    (inv / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    run = sh("make", "provision", f"INVENTORY={inv}")
+    assert run.rc != 0
+    errors = [line for line in run.out.splitlines() if line.startswith("opsproof: error:")]
+    assert len(errors) == 1, run.out
+    assert "db09 (10.213.0.99:22) is unreachable" in errors[0]
+    assert "fix:" in errors[0]
+
+
+def test_overlapping_subnet_is_refused_and_lab_untouched(tmp_path: Path) -> None:
+    spec = yaml.safe_load((REPO / "inventories/lab/lab.yml").read_text())
+    spec["lab"].update(bridge="opsbrtest", subnet="10.213.0.0/16", gateway="10.213.9.1")
+    f = tmp_path / "lab.yml"
+    f.write_text(yaml.safe_dump(spec))
+    (tmp_path / "hosts.yml").write_text((REPO / "inventories/lab/hosts.yml").read_text())
+    run = sh(
+        ".venv/bin/opsproof",
+        "lab",
+        "--spec",
+        str(f),
+        "up",
+        env={"OPSPROOF_LAB_STATE": str(tmp_path / "state")},
+    )
+    assert run.rc == 3, run.out
+    assert "overlaps the route 10.213.0.0/24 dev opsbr0" in run.out
+    assert sh("ip", "link", "show", "opsbrtest").rc != 0
+    assert sh(".venv/bin/opsproof", "lab", "status").rc == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (
+            "baseline_apt_proxy=not-a-url",
+            "baseline_apt_proxy=not-a-url is not an http(s)://host:port URL",
+        ),
+        ("baseline_logrotate_rotate=many", "baseline_logrotate_rotate"),
+        ("baseline_timezone=Mars/Olympus_Mons", "baseline_timezone=Mars/Olympus_Mons"),
+    ],
+)
+def test_invalid_role_variable_fails_before_any_change(
+    provisioned: Run, extra: str, needle: str
+) -> None:
+    run = sh(".venv/bin/ansible-playbook", "playbooks/site.yml", "--limit", "web01", "-e", extra)
+    assert run.rc != 0
+    assert needle in run.out, run.out[-3000:]
+    assert run.recap()["web01"]["changed"] == 0
