@@ -1,0 +1,279 @@
+package cn.gov.platform.subsystem;
+
+import cn.gov.platform.db.Database;
+import cn.gov.platform.db.Where;
+import cn.gov.platform.json.Json;
+import cn.gov.platform.web.ApiException;
+import cn.gov.platform.web.Body;
+import cn.gov.platform.web.JsonServlet;
+import cn.gov.platform.web.Params;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import javax.naming.NamingException;
+
+/**
+ * The common routes of a subsystem, mounted at {@code /api/<slug>/*}:
+ *
+ * <pre>
+ * GET  /api/&lt;slug&gt;/items?filters&amp;page&amp;size&amp;sort   list envelope
+ * GET  /api/&lt;slug&gt;/items/{id}                      one object or 404
+ * GET  /api/&lt;slug&gt;/search?q=&amp;page&amp;size&amp;sort      list envelope
+ * POST /api/&lt;slug&gt;/items                           201 {"id": N} after COMMIT
+ * GET  /api/&lt;slug&gt;/stats                           aggregates
+ * GET  /api/&lt;slug&gt;/health                          {"status":"ok","subsystem":slug}
+ * </pre>
+ *
+ * A subclass supplies the SQL fragments (all constant strings), the filters,
+ * the sort whitelist and the create/stats logic; {@link #extra} adds routes.
+ */
+public abstract class SubsystemServlet extends JsonServlet {
+    private static final long serialVersionUID = 1L;
+
+    /** Time zone of the platform's calendar (date filters, per-year statistics). */
+    public static final String TZ = "Asia/Shanghai";
+
+    /** The URL slug, e.g. "investment". */
+    public abstract String slug();
+
+    /** Table probed by the subsystem health check. */
+    protected abstract String healthTable();
+
+    /** SELECT list for list/search rows (no FROM). */
+    protected abstract String listColumns();
+
+    /** FROM clause (with joins) for list/search/detail. */
+    protected abstract String from();
+
+    /** FROM clause for COUNT(*) of a filtered list; may omit joins the filters do not need. */
+    protected String countFrom() {
+        return from();
+    }
+
+    /** SELECT list for the detail object. */
+    protected String detailColumns() {
+        return listColumns();
+    }
+
+    /** SQL expression of the primary key, e.g. "p.id". */
+    protected abstract String idColumn();
+
+    /** Sort whitelist: parameter name → SQL expression. Must contain "id". */
+    protected abstract Map<String, String> sortFields();
+
+    protected String defaultSort() {
+        return "id,desc";
+    }
+
+    /** Adds the subsystem's natural filters from the query string. */
+    protected abstract void filters(Params p, Where w) throws ApiException;
+
+    /** Columns matched with ILIKE by /search. */
+    protected abstract List<String> searchColumns();
+
+    /** Inserts a new item from a JSON body (inside a transaction) and returns its id. */
+    protected abstract long create(Connection c, Map<String, Object> body) throws ApiException, SQLException;
+
+    protected abstract Map<String, Object> stats(Connection c, Params p) throws ApiException, SQLException;
+
+    /** Extra routes; return false when the path is not handled. */
+    protected boolean extra(String[] path, HttpServletRequest req, HttpServletResponse resp)
+            throws ApiException, SQLException, NamingException, IOException {
+        return false;
+    }
+
+    /** Detail lookup; the default is a plain SELECT by id. */
+    protected Map<String, Object> detail(Connection c, long id, HttpServletRequest req)
+            throws ApiException, SQLException {
+        return Database.one(c, "SELECT " + detailColumns() + " " + from() + " WHERE " + idColumn() + " = ?", id);
+    }
+
+    @Override
+    protected void handle(HttpServletRequest req, HttpServletResponse resp)
+            throws ApiException, SQLException, NamingException, IOException {
+        String[] path = segments(req);
+        String method = req.getMethod();
+        if (path.length == 0) {
+            requireGet(method, resp);
+            send(resp, 200, Json.obj("subsystem", slug(), "endpoints", List.of(
+                    "GET /api/" + slug() + "/items", "GET /api/" + slug() + "/items/{id}",
+                    "POST /api/" + slug() + "/items", "GET /api/" + slug() + "/search?q=",
+                    "GET /api/" + slug() + "/stats", "GET /api/" + slug() + "/health")));
+            return;
+        }
+        switch (path[0]) {
+            case "items" -> {
+                if (path.length == 1) {
+                    if (method.equals("GET")) {
+                        list(req, resp);
+                    } else if (method.equals("POST")) {
+                        post(req, resp);
+                    } else {
+                        throw methodNotAllowed(resp, "GET", "POST");
+                    }
+                    return;
+                }
+                if (path.length == 2) {
+                    requireGet(method, resp);
+                    long id = parseId(path[1]);
+                    try (Connection c = Database.connect()) {
+                        Map<String, Object> item = detail(c, id, req);
+                        if (item == null) {
+                            throw ApiException.notFound(slug() + " item " + id + " not found");
+                        }
+                        send(resp, 200, item);
+                    }
+                    return;
+                }
+            }
+            case "search" -> {
+                if (path.length == 1) {
+                    requireGet(method, resp);
+                    search(req, resp);
+                    return;
+                }
+            }
+            case "stats" -> {
+                if (path.length == 1) {
+                    requireGet(method, resp);
+                    try (Connection c = Database.connect()) {
+                        send(resp, 200, stats(c, new Params(req)));
+                    }
+                    return;
+                }
+            }
+            case "health" -> {
+                if (path.length == 1) {
+                    requireGet(method, resp);
+                    health(resp);
+                    return;
+                }
+            }
+            default -> {
+                // fall through to extra routes
+            }
+        }
+        if (!extra(path, req, resp)) {
+            throw ApiException.notFound("no such endpoint: " + req.getRequestURI());
+        }
+    }
+
+    protected static void requireGet(String method, HttpServletResponse resp) throws ApiException {
+        if (!method.equals("GET")) {
+            throw methodNotAllowed(resp, "GET");
+        }
+    }
+
+    protected static void requirePost(String method, HttpServletResponse resp) throws ApiException {
+        if (!method.equals("POST")) {
+            throw methodNotAllowed(resp, "POST");
+        }
+    }
+
+    private void list(HttpServletRequest req, HttpServletResponse resp)
+            throws ApiException, SQLException, NamingException, IOException {
+        Params p = new Params(req);
+        int page = p.page();
+        int size = p.size();
+        String order = p.orderBy(sortFields(), idColumn(), defaultSort());
+        Where w = new Where();
+        filters(p, w);
+        try (Connection c = Database.connect()) {
+            send(resp, 200, page(c, listColumns(), from(), countFrom(), w, order, page, size));
+        }
+    }
+
+    private void search(HttpServletRequest req, HttpServletResponse resp)
+            throws ApiException, SQLException, NamingException, IOException {
+        Params p = new Params(req);
+        String q = p.keyword();
+        int page = p.page();
+        int size = p.size();
+        String order = p.orderBy(sortFields(), idColumn(), defaultSort());
+        String pattern = Params.likePattern(q);
+        List<String> ors = new ArrayList<>();
+        List<Object> params = new ArrayList<>();
+        for (String col : searchColumns()) {
+            ors.add(col + " ILIKE ?");
+            params.add(pattern);
+        }
+        Where w = new Where().addAll("(" + String.join(" OR ", ors) + ")", params);
+        try (Connection c = Database.connect()) {
+            send(resp, 200, page(c, listColumns(), from(), from(), w, order, page, size));
+        }
+    }
+
+    /** The list envelope {"items", "page", "size", "total"}. */
+    protected static Map<String, Object> page(Connection c, String columns, String from, String countFrom,
+            Where w, String order, int page, int size) throws SQLException {
+        long total = Database.scalarLong(c, "SELECT count(*) " + countFrom + w.sql(), w.params());
+        List<Object> params = new ArrayList<>(w.params());
+        params.add(size);
+        params.add((long) (page - 1) * size);
+        List<Map<String, Object>> items = total == 0 ? List.of()
+                : Database.list(c, "SELECT " + columns + " " + from + w.sql() + order + " LIMIT ? OFFSET ?", params);
+        return Json.obj("items", items, "page", page, "size", size, "total", total);
+    }
+
+    private void post(HttpServletRequest req, HttpServletResponse resp)
+            throws ApiException, SQLException, NamingException, IOException {
+        Map<String, Object> body = readJsonObject(req);
+        long id;
+        try (Connection c = Database.connect()) {
+            id = Database.inTransaction(c, tx -> create(tx, body));
+        }
+        // Only reached after COMMIT succeeded.
+        resp.setHeader("Location", "/api/" + slug() + "/items/" + id);
+        send(resp, 201, Json.obj("id", id));
+    }
+
+    private void health(HttpServletResponse resp) throws IOException {
+        try (Connection c = Database.connect()) {
+            Database.exists(c, "SELECT 1 FROM " + healthTable() + " LIMIT 1");
+            send(resp, 200, Json.obj("status", "ok", "subsystem", slug()));
+        } catch (SQLException | NamingException e) {
+            log("health check of " + slug() + " failed", e);
+            send(resp, 503, Json.obj("status", "error", "subsystem", slug(), "error", String.valueOf(e.getMessage())));
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** 400 unless a row with this id exists (gives a clear message instead of an FK error). */
+    protected static void requireRow(Connection c, String table, String column, Object value, String field)
+            throws ApiException, SQLException {
+        if (!Database.exists(c, "SELECT 1 FROM " + table + " WHERE " + column + " = ?", value)) {
+            throw ApiException.badRequest("field '" + field + "': " + value + " does not exist");
+        }
+    }
+
+    protected static Body body(Map<String, Object> m, String... keys) throws ApiException {
+        return new Body(m, Set.of(keys));
+    }
+
+    /** from/to date filters on a timestamp column; to is inclusive. */
+    protected static void dateRange(Params p, Where w, String column) throws ApiException {
+        LocalDate from = p.date("from");
+        LocalDate to = p.date("to");
+        if (from != null && to != null && to.isBefore(from)) {
+            throw ApiException.badRequest("parameter 'to' is before 'from'");
+        }
+        // Day boundaries are Shanghai days, whatever the JVM/session time zone.
+        w.add(column + " >= (?::date)::timestamp AT TIME ZONE '" + TZ + "'", from);
+        w.add(column + " < (?::date + 1)::timestamp AT TIME ZONE '" + TZ + "'", to);
+    }
+
+    /** Counts grouped by one column: [{"key": v, "count": n}, ...]. */
+    protected static List<Map<String, Object>> countBy(Connection c, String table, String column, String as)
+            throws SQLException {
+        return Database.list(c, "SELECT " + column + " AS " + as + ", count(*) AS count FROM " + table
+                + " GROUP BY " + column + " ORDER BY " + column);
+    }
+}
