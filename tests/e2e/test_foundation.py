@@ -38,7 +38,8 @@ def test_first_provision_succeeds_on_every_host(provisioned: Run) -> None:
     recap = provisioned.recap()
     assert set(recap) == set(HOSTS), provisioned.out[-3000:]
     for host, counts in recap.items():
-        assert counts["failed"] == 0 and counts["unreachable"] == 0, (host, counts)
+        assert counts["failed"] == 0, (host, counts)
+        assert counts["unreachable"] == 0, (host, counts)
 
 
 def test_second_provision_changes_nothing(provisioned: Run) -> None:
@@ -117,11 +118,13 @@ def test_lab_recovers_after_its_processes_were_killed(provisioned: Run) -> None:
                 continue
     time.sleep(1)
     down = sh(".venv/bin/opsproof", "lab", "status")
-    assert down.rc != 0 and "web01    stopped" in down.out, down.out
+    assert down.rc != 0, down.out
+    assert "web01    stopped" in down.out, down.out
     up = sh("make", "lab")
     assert up.rc == 0, up.out[-2000:]
     run = sh(*SSH, "opsadmin@10.213.0.11", "hostname")
-    assert run.rc == 0 and run.out.strip() == "web01", run.out
+    assert run.rc == 0, run.out
+    assert run.out.strip() == "web01", run.out
 
 
 def test_unreachable_host_gives_one_clear_error(tmp_path: Path) -> None:
