@@ -10,10 +10,13 @@
 -- scale (numeric, > 0, default 1) multiplies the row counts. At scale 1 the
 -- three large tables (oa_flow_step, reporting_submission, publishing_access)
 -- hold more than 1,000,000 rows each. Dimension tables (districts, offices,
--- indicators, OA users) have a fixed size. Output is deterministic: every id
--- is explicit and every "random" value is a multiplicative hash of the row
--- number (pg_temp.u01 below), so the data do not depend on plan or row order;
--- all timestamps lie between 2014-01-01 and 2019-06-30 (+08:00), independent
+-- indicators, OA users) have a fixed size; reporting units scale with the
+-- submissions (440 units x 48 months x 50 indicators at scale 1). Output is
+-- deterministic: every id
+-- is explicit and every "random" value is a hash of the row number
+-- (pg_temp.u01 below), so the data do not depend on plan or row order;
+-- records are dated 2014-01-01 .. 2018-12-31 (+08:00), article reads up to
+-- 2019-06-30, reporting periods 2015-01 .. 2018-12; independent
 -- of the wall clock.
 --
 -- Set-based SQL only (generate_series), no loops. Speed: the foreign keys of
@@ -63,11 +66,12 @@ $guard$;
 
 SET LOCAL work_mem = '64MB';
 
--- Deterministic uniform [0,1) from a row number and a stream number
--- (Knuth multiplicative hash, high bits). Inlined by the planner.
+-- Deterministic uniform [0,1) from a row number and a stream number: the
+-- built-in 64-bit hash (the one hash partitioning relies on being stable),
+-- seeded per stream so streams are independent. Inlined by the planner.
 CREATE FUNCTION pg_temp.u01(g bigint, stream int) RETURNS float8
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $f$ SELECT (((g * 2654435761 + stream * 40503 + 12345) % 4294967296) / 4294967296.0)::float8 $f$;
+    AS $f$ SELECT (hashint8extended(g, stream) & 9007199254740991)::float8 / 9007199254740992.0 $f$;
 
 -- Drop the foreign keys of the large tables for the load; re-added below.
 CREATE TEMP TABLE seed_fk ON COMMIT DROP AS
@@ -127,7 +131,7 @@ SELECT g,
        '各区合作交流办：现将有关情况通报如下，请结合实际认真贯彻落实。Notice #' || g || '.',
        CASE WHEN g % 50 = 0 THEN 'withdrawn' WHEN g % 97 = 0 THEN 'draft' ELSE 'published' END,
        timestamptz '2014-01-01 08:00+08'
-         + (g::float8 / sz.notices) * interval '1826 days'
+         + ((g - 1)::float8 / sz.notices) * interval '1825 days'
          + ((g * 7919) % 36000) * interval '1 second'
 FROM seed_size sz, generate_series(1, sz.notices) AS g;
 
@@ -172,7 +176,7 @@ FROM (
                 WHEN g % 40 = 0 THEN 'rejected'
                 ELSE 'closed' END AS status,
            timestamptz '2014-01-01 08:00+08'
-             + (g::float8 / sz.reports) * interval '1826 days'
+             + ((g - 1)::float8 / sz.reports) * interval '1825 days'
              + ((g * 104729) % 36000) * interval '1 second' AS received_at
     FROM seed_size sz, generate_series(1, sz.reports) AS g
 ) r
@@ -187,7 +191,7 @@ SELECT g, title, district, industry, stage, amount, investor,
 FROM (
     SELECT g, dd.code AS district,
            ind.code AS industry,
-           dd.name || ' ' || ind.name
+           dd.name || ' ' || ind.name || ' '
              || (ARRAY['产业园项目','研发中心项目','总部基地项目','Smart Factory 项目','合作示范区项目',
                        '5G 应用项目','AI 创新中心项目','物流枢纽项目'])[1 + (g / 7) % 8]
              || (ARRAY['','（一期）','（二期）','（三期）'])[1 + (g / 11) % 4] AS title,
@@ -201,7 +205,7 @@ FROM (
              || (ARRAY['华信','远景','恒通','中科','智联','Tesla','Siemens','BASF','宝利','鼎盛','Microsoft','复星'])[1 + (g / 10) % 12]
              || (ARRAY['集团有限公司','科技股份有限公司','投资有限公司',' Co., Ltd.'])[1 + (g / 120) % 4] AS investor,
            timestamptz '2014-01-01 08:00+08'
-             + (g::float8 / sz.projects) * interval '1826 days'
+             + ((g - 1)::float8 / sz.projects) * interval '1825 days'
              + ((g * 7919) % 36000) * interval '1 second' AS created_at
     FROM seed_size sz
     CROSS JOIN generate_series(1, sz.projects) AS g
@@ -227,7 +231,7 @@ SELECT g,
        (ARRAY['市合作交流办','新华社','解放日报','文汇报','Shanghai Daily','东方网'])[1 + (g / 6) % 6],
        '正文：' || repeat('围绕区域协调发展战略，深化合作交流。', 1 + g % 5) || ' Article #' || g || '.',
        timestamptz '2014-01-01 10:00+08'
-         + (g::float8 / sz.articles) * interval '1826 days'
+         + ((g - 1)::float8 / sz.articles) * interval '1825 days'
          + ((g * 7919) % 36000) * interval '1 second',
        0
 FROM seed_size sz, generate_series(1, sz.articles) AS g;
@@ -353,7 +357,7 @@ FROM (
            CASE WHEN g % 20 = 0 THEN 'in_progress' ELSE 'completed' END AS status,
            1 + (g * 13) % 320 AS created_by,
            timestamptz '2014-01-01 08:30+08'
-             + (g::float8 / sz.documents) * interval '1826 days'
+             + ((g - 1)::float8 / sz.documents) * interval '1825 days'
              + ((g * 7919) % 36000) * interval '1 second' AS created_at
     FROM seed_size sz, generate_series(1, sz.documents) AS g
 ) d
@@ -378,7 +382,7 @@ CROSS JOIN generate_series(1::bigint, sz.documents) AS d
 CROSS JOIN LATERAL generate_series(1, 3 + (d % 7)::int) AS k
 CROSS JOIN LATERAL (
     SELECT timestamptz '2014-01-01 08:30+08'
-             + (d::float8 / sz.documents) * interval '1826 days'
+             + ((d - 1)::float8 / sz.documents) * interval '1825 days'
              + ((d * 7919) % 36000) * interval '1 second' AS created_at
 ) t
 CROSS JOIN LATERAL (

@@ -78,6 +78,19 @@ public class ReportingServlet extends SubsystemServlet {
         return List.of("u.name", "i.name", "s.remark");
     }
 
+    /** Match the small dimension tables first, then filter submissions by key (no 1M-row join). */
+    @Override
+    protected List<String> searchConditions() {
+        return List.of("s.unit_id IN (SELECT id FROM reporting_unit WHERE name ILIKE ?)",
+                "s.indicator IN (SELECT code FROM reporting_indicator WHERE name ILIKE ?)",
+                "s.remark ILIKE ?");
+    }
+
+    @Override
+    protected String searchCountFrom() {
+        return countFrom();
+    }
+
     @Override
     protected long create(Connection c, Map<String, Object> m) throws ApiException, SQLException {
         Body b = body(m, "unit_id", "period", "indicator", "value", "remark");
@@ -98,7 +111,7 @@ public class ReportingServlet extends SubsystemServlet {
     }
 
     /**
-     * Aggregates by period, by unit and by status in one pass (GROUPING SETS),
+     * Aggregates by period, by unit and by status (GROUPING SETS),
      * optionally restricted by period, unit_id and indicator.
      */
     @Override
@@ -107,12 +120,16 @@ public class ReportingServlet extends SubsystemServlet {
         w.add("s.period = ?", p.matching("period", PERIOD, "a month YYYY-MM"));
         w.add("s.unit_id = ?", p.id("unit_id"));
         w.add("s.indicator = ?", p.matching("indicator", INDICATOR, "an indicator code like GDP_M"));
+        // One hashed pass over the submissions to (period, unit, status) groups,
+        // then the grouping sets over that small result.
         List<Map<String, Object>> rows = Database.list(c,
-                "SELECT GROUPING(s.period) AS g_period, GROUPING(s.unit_id) AS g_unit, "
-                        + "GROUPING(s.status) AS g_status, s.period, s.unit_id, s.status, "
-                        + "count(*) AS count, count(DISTINCT s.unit_id) AS units, sum(s.value) AS value "
-                        + "FROM reporting_submission s" + w.sql()
-                        + " GROUP BY GROUPING SETS ((s.period), (s.unit_id), (s.status), ())",
+                "SELECT GROUPING(t.period) AS g_period, GROUPING(t.unit_id) AS g_unit, "
+                        + "GROUPING(t.status) AS g_status, t.period, t.unit_id, t.status, "
+                        + "coalesce(sum(t.n), 0)::bigint AS count, count(DISTINCT t.unit_id) AS units, "
+                        + "coalesce(sum(t.v), 0) AS value FROM ("
+                        + "SELECT s.period, s.unit_id, s.status, count(*) AS n, sum(s.value) AS v "
+                        + "FROM reporting_submission s" + w.sql() + " GROUP BY s.period, s.unit_id, s.status) t "
+                        + "GROUP BY GROUPING SETS ((t.period), (t.unit_id), (t.status), ())",
                 w.params());
         long total = 0;
         Object totalValue = BigDecimal.ZERO;

@@ -78,6 +78,16 @@ public abstract class SubsystemServlet extends JsonServlet {
     /** Columns matched with ILIKE by /search. */
     protected abstract List<String> searchColumns();
 
+    /** OR-ed /search conditions, each with exactly one '?' for the LIKE pattern. */
+    protected List<String> searchConditions() {
+        return searchColumns().stream().map(col -> col + " ILIKE ?").toList();
+    }
+
+    /** FROM clause for COUNT(*) of a search; the full {@link #from()} unless overridden. */
+    protected String searchCountFrom() {
+        return from();
+    }
+
     /** Inserts a new item from a JSON body (inside a transaction) and returns its id. */
     protected abstract long create(Connection c, Map<String, Object> body) throws ApiException, SQLException;
 
@@ -200,13 +210,13 @@ public abstract class SubsystemServlet extends JsonServlet {
         String pattern = Params.likePattern(q);
         List<String> ors = new ArrayList<>();
         List<Object> params = new ArrayList<>();
-        for (String col : searchColumns()) {
-            ors.add(col + " ILIKE ?");
+        for (String cond : searchConditions()) {
+            ors.add(cond);
             params.add(pattern);
         }
         Where w = new Where().addAll("(" + String.join(" OR ", ors) + ")", params);
         try (Connection c = Database.connect()) {
-            send(resp, 200, page(c, listColumns(), from(), from(), w, order, page, size));
+            send(resp, 200, page(c, listColumns(), from(), searchCountFrom(), w, order, page, size));
         }
     }
 
