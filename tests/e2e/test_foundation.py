@@ -153,7 +153,7 @@ def test_overlapping_subnet_is_refused_and_lab_untouched(tmp_path: Path) -> None
     spec["lab"].update(bridge="opsbrtest", subnet="10.213.0.0/16", gateway="10.213.9.1")
     f = tmp_path / "lab.yml"
     f.write_text(yaml.safe_dump(spec))
-    (tmp_path / "hosts.yml").write_text((REPO / "inventories/lab/hosts.yml").read_text())
+    assert sh(".venv/bin/opsproof", "lab", "--spec", str(f), "inventory", "--write").rc == 0
     run = sh(
         ".venv/bin/opsproof",
         "lab",
