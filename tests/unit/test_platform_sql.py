@@ -32,7 +32,7 @@ FORBIDDEN = {
         re.I,
     ),
     "transaction control (the role runs psql -1)": re.compile(
-        r"(?:^|;)\s*(?:BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END)\s*(?:;|$)", re.I | re.M
+        r"(?:^|;)\s*(?:BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION)\s*(?:;|$)", re.I | re.M
     ),
     "CONCURRENTLY (cannot run inside psql -1)": re.compile(r"\bCONCURRENTLY\b", re.I),
     "psql meta-command": re.compile(r"^\s*\\", re.M),
