@@ -32,7 +32,7 @@
 
 BEGIN;
 
-SELECT set_config('seed.scale', :'scale', true) AS seed_scale;
+SELECT set_config('seed.scale', :'scale', true) AS seed_scale \gset
 
 -- Guard: the scale must be sane and the database must hold no data yet
 -- (the deploy role also guards; belt and braces).
