@@ -18,7 +18,7 @@ export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 export ANSIBLE_FORCE_COLOR ?= false
 
 APT_DEPS := systemd-container debootstrap apt-cacher-ng e2fsprogs openssh-client iproute2 \
-            python3-venv openjdk-17-jdk-headless libtomcat10-java
+            python3-venv openjdk-17-jdk-headless libtomcat10-java make
 PLAYBOOK = $(BIN)/ansible-playbook -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)') $(if $(TAGS),--tags '$(TAGS)') $(ARGS)
 IS_LAB = $(filter inventories/lab inventories/lab/,$(INVENTORY))
 
@@ -45,6 +45,13 @@ $(BIN)/.installed: pyproject.toml
 
 .PHONY: venv
 venv: $(BIN)/.installed ## Create the virtualenv (rebuilt when pyproject.toml changes)
+
+PLATFORM_SRC := $(shell find platform/src platform/webapp -type f 2>/dev/null) platform/build.sh
+build/platform/ROOT.war: $(PLATFORM_SRC)
+	bash platform/build.sh build/platform
+
+.PHONY: war
+war: deps build/platform/ROOT.war ## Build the platform WAR from source (javac + jar)
 
 .PHONY: lab
 lab: deps venv ## Create or repair the lab and start its hosts (idempotent)
