@@ -68,13 +68,19 @@ def require_tools(tools: Sequence[str] = tuple(REQUIRED_TOOLS)) -> None:
 
 
 def pid_alive(pid: int) -> bool:
+    """True for a live process; a zombie (killed, not yet reaped) counts as dead."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def mountpoints() -> list[str]:
