@@ -12,6 +12,23 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv/bin"
+STATE = Path("/var/lib/opsproof/lab")
+# Log in as an operator would: the lab key, the host keys the lab generated, no prompts.
+SSH = [
+    "ssh",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "IdentitiesOnly=yes",
+    "-i",
+    str(STATE / "ssh/id_ed25519"),
+    "-o",
+    f"UserKnownHostsFile={STATE / 'ssh/known_hosts'}",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "ConnectTimeout=5",
+]
 RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
     r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)",

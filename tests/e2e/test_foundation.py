@@ -11,26 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import REPO, Run, sh
+from .conftest import REPO, SSH, STATE, Run, sh
 
 pytestmark = pytest.mark.e2e
-STATE = Path("/var/lib/opsproof/lab")
 HOSTS = ("web01", "app01", "db01")
-SSH = [
-    "ssh",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "IdentitiesOnly=yes",
-    "-i",
-    str(STATE / "ssh/id_ed25519"),
-    "-o",
-    f"UserKnownHostsFile={STATE / 'ssh/known_hosts'}",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    "ConnectTimeout=5",
-]
 ADDRESS = {"web01": "10.213.0.11", "app01": "10.213.0.12", "db01": "10.213.0.13"}
 
 

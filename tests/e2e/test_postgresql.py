@@ -5,31 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shlex
-from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, Run, sh
+from .conftest import REPO, SSH, Run, sh
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skip(reason="postgresql role is not in playbooks/site.yml yet (issue 3)"),
-]
-STATE = Path("/var/lib/opsproof/lab")
-SSH = [
-    "ssh",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "IdentitiesOnly=yes",
-    "-i",
-    str(STATE / "ssh/id_ed25519"),
-    "-o",
-    f"UserKnownHostsFile={STATE / 'ssh/known_hosts'}",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    "ConnectTimeout=5",
 ]
 DB = "10.213.0.13"
 APP = "10.213.0.12"
