@@ -33,6 +33,16 @@ fi
 
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
+
+# Up to date? The inputs are this script, the sources, the web resources, the compiler
+# and the timestamp; when their digest matches the one recorded beside the WAR, stop.
+inputs="$( { cat "${BASH_SOURCE[0]}"; javac -version 2>&1; echo "$stamp"; sha256sum "$servlet_api";
+             cd "$here" && find src webapp -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } \
+           | sha256sum | cut -d' ' -f1)"
+if [[ -f "$out/ROOT.war" && "$(cat "$out/ROOT.war.inputs" 2>/dev/null)" == "$inputs" ]]; then
+  echo "up to date $out/ROOT.war (sha256 $(sha256sum "$out/ROOT.war" | cut -d' ' -f1))"
+  exit 0
+fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/platform-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
@@ -50,11 +60,12 @@ cp -R "$here/webapp/." "$work/war/"
 # byte-identical between builds of the same sources.
 (cd "$work/war" && { find . -mindepth 1 -type d -print | LC_ALL=C sort; \
                      find . -type f -print | LC_ALL=C sort; }) > "$work/entries.txt"
-rm -f "$out/ROOT.war"
+rm -f "$out/ROOT.war" "$out/ROOT.war.inputs"
 (cd "$work/war" && jar --create --no-manifest --date="$stamp" --file "$out/ROOT.war" @"$work/entries.txt")
 
 # Guard: the servlet API and the JDBC driver come from Tomcat, never from the WAR.
 if jar --list --file "$out/ROOT.war" | grep -E '^WEB-INF/lib/' >/dev/null; then
   die "ROOT.war must not bundle jars (WEB-INF/lib)"
 fi
+echo "$inputs" > "$out/ROOT.war.inputs"
 echo "built $out/ROOT.war ($(wc -c < "$out/ROOT.war") bytes, sha256 $(sha256sum "$out/ROOT.war" | cut -d' ' -f1))"
