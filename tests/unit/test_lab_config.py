@@ -111,11 +111,13 @@ def test_inventory_drift_is_reported(tmp_path: Path) -> None:
     inv = inventory.render(spec)
     groups = inv["all"]["children"]["lab"]["children"]
     groups["web"]["hosts"]["web01"]["ansible_host"] = "10.213.0.99"
+    groups["db"]["hosts"]["db01"]["opsproof_memory_mb"] = 512
     groups["db"]["hosts"]["db02"] = {"ansible_host": "10.213.0.14"}
     del groups["app"]
     diffs = inventory.differences(spec, inv)
     assert "web01: ansible_host=10.213.0.99, lab.yml says 10.213.0.11" in diffs
     assert "host app01 is missing" in diffs
+    assert "db01: opsproof_memory_mb=512, lab.yml says memory_mb=4096" in diffs
     assert "host db02 is not in lab.yml" in diffs
     f = tmp_path / "hosts.yml"
     f.write_text(yaml.safe_dump(inv))

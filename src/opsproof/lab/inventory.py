@@ -16,7 +16,10 @@ def render(spec: LabSpec) -> dict[str, Any]:
     for host in spec.hosts:
         for group in host.groups:
             groups.setdefault(group, {"hosts": {}})["hosts"][host.name] = {
-                "ansible_host": str(host.address)
+                "ansible_host": str(host.address),
+                # Containers show the machine's memory in their facts; roles that size
+                # memory (JVM heap, PostgreSQL) read the host's real limit from here.
+                "opsproof_memory_mb": host.memory_mb,
             }
     return {
         "all": {
@@ -27,29 +30,40 @@ def render(spec: LabSpec) -> dict[str, Any]:
     }
 
 
-def _host_addresses(node: Any, out: dict[str, tuple[str, set[str]]], group: str = "all") -> None:
+def _host_addresses(
+    node: Any, out: dict[str, tuple[str, set[str], Any]], group: str = "all"
+) -> None:
     if not isinstance(node, dict):
         return
     for name, hostvars in (node.get("hosts") or {}).items():
         addr = str((hostvars or {}).get("ansible_host", ""))
+        memory = (hostvars or {}).get("opsproof_memory_mb")
         prev = out.get(name)
-        out[name] = (addr or (prev[0] if prev else ""), (prev[1] if prev else set()) | {group})
+        out[name] = (
+            addr or (prev[0] if prev else ""),
+            (prev[1] if prev else set()) | {group},
+            memory if memory is not None else (prev[2] if prev else None),
+        )
     for child, sub in (node.get("children") or {}).items():
         _host_addresses(sub, out, child)
 
 
 def differences(spec: LabSpec, inventory: dict[str, Any]) -> list[str]:
-    found: dict[str, tuple[str, set[str]]] = {}
+    found: dict[str, tuple[str, set[str], Any]] = {}
     _host_addresses(inventory.get("all", {}), found)
     diffs: list[str] = []
     for host in spec.hosts:
         if host.name not in found:
             diffs.append(f"host {host.name} is missing")
             continue
-        addr, groups = found[host.name]
+        addr, groups, memory = found[host.name]
         if addr != str(host.address):
             diffs.append(
                 f"{host.name}: ansible_host={addr or '(unset)'}, lab.yml says {host.address}"
+            )
+        if memory != host.memory_mb:
+            diffs.append(
+                f"{host.name}: opsproof_memory_mb={memory}, lab.yml says memory_mb={host.memory_mb}"
             )
         for group in host.groups:
             if group not in groups:
