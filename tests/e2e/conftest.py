@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,3 +79,46 @@ def provisioned() -> Run:
     run = sh("make", "provision")
     assert run.rc == 0, run.out[-4000:]
     return run
+
+
+ADDRESS = {"web01": "10.213.0.11", "app01": "10.213.0.12", "db01": "10.213.0.13"}
+DB = ADDRESS["db01"]
+
+
+def on(address: str, command: str, timeout: float = 600) -> Run:
+    """One shell command on a lab host, as the admin user over SSH."""
+    return sh(*SSH, f"opsadmin@{address}", command, timeout=timeout)
+
+
+def psql(sql: str, database: str = "platform") -> list[str]:
+    """Rows of one query on db01, as the postgres superuser over the local socket."""
+    run = on(
+        DB,
+        f"cd /tmp && sudo -n -u postgres psql -XAt -v ON_ERROR_STOP=1 -d {database} "
+        f"-c {shlex.quote(sql)}",
+    )
+    assert run.rc == 0, run.out
+    return run.out.splitlines()
+
+
+def row_counts() -> dict[str, int]:
+    """Exact row count of every table of the platform database."""
+    tables = psql("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+    assert tables, "the platform database has no tables"
+    rows = psql(" UNION ALL ".join(f"SELECT '{t}', count(*) FROM public.{t}" for t in tables))
+    return {name: int(n) for name, n in (r.split("|") for r in rows)}
+
+
+@dataclass(frozen=True)
+class Reprovision:
+    run: Run
+    counts_before: dict[str, int]
+    counts_after: dict[str, int]
+
+
+@pytest.fixture(scope="session")
+def reprovisioned(provisioned: Run) -> Reprovision:
+    """A second `make provision` on the provisioned lab, with every table counted around it."""
+    before = row_counts()
+    run = sh("make", "provision")
+    return Reprovision(run, before, row_counts())

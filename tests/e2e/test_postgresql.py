@@ -8,13 +8,9 @@ import shlex
 
 import pytest
 
-from .conftest import REPO, SSH, Run, sh
+from .conftest import DB, REPO, Run, on, psql, sh
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skip(reason="postgresql role is not in playbooks/site.yml yet (issue 3)"),
-]
-DB = "10.213.0.13"
+pytestmark = pytest.mark.e2e
 APP = "10.213.0.12"
 WEB = "10.213.0.11"
 LARGE_TABLES = ("publishing_access", "reporting_submission", "oa_flow_step")
@@ -41,21 +37,6 @@ else:
     f = {x[:1].decode(): x[1:].decode(errors="replace") for x in body.split(b"\0") if x}
     print("error:%s:%s" % (f.get("C", ""), f.get("M", "")))
 """
-
-
-def on(address: str, command: str, timeout: float = 600) -> Run:
-    return sh(*SSH, f"opsadmin@{address}", command, timeout=timeout)
-
-
-def psql(sql: str, database: str = "platform") -> list[str]:
-    """Rows of one query on db01, as the postgres superuser over the local socket."""
-    run = on(
-        DB,
-        f"cd /tmp && sudo -n -u postgres psql -XAt -v ON_ERROR_STOP=1 -d {database} "
-        f"-c {shlex.quote(sql)}",
-    )
-    assert run.rc == 0, run.out
-    return run.out.splitlines()
 
 
 def startup_answer(from_address: str | None, user: str, database: str) -> str:
@@ -224,7 +205,7 @@ def test_backup_then_restore_drill_passes(provisioned: Run) -> None:
 def test_invalid_postgresql_variable_fails_before_any_change(
     provisioned: Run, extra: str, needle: str
 ) -> None:
-    run = sh(".venv/bin/ansible-playbook", "playbooks/db.yml", "--limit", "db01", "-e", extra)
+    run = sh(".venv/bin/ansible-playbook", "playbooks/site.yml", "--limit", "db01", "-e", extra)
     assert run.rc != 0
     assert needle in run.out, run.out[-3000:]
     assert run.recap()["db01"]["changed"] == 0
