@@ -99,6 +99,10 @@ unit: venv ## The project's own unit tests (no lab needed)
 e2e: deps venv ## End-to-end tests on the lab (provision, idempotence, check mode, login)
 	$(BIN)/pytest -q -m e2e tests/e2e $(ARGS)
 
+.PHONY: probe
+probe: venv ## Median latency of every platform endpoint, one request at a time (ROUNDS=15)
+	$(BIN)/opsproof probe --rounds $(or $(ROUNDS),15)
+
 .PHONY: test
 test: deps venv ## Everything CI runs: lint, unit tests, end-to-end on the lab
 	$(MAKE) lint

@@ -12,13 +12,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="opsproof", description=__doc__)
     groups = parser.add_subparsers(dest="group", required=True)
     # Each concern registers its own sub-commands; keep imports local to the group.
-    from opsproof import inventory
+    from opsproof import inventory, probe
     from opsproof.lab import cli as lab_cli
     from opsproof.results import cli as results_cli
 
     lab_cli.register(groups)
     inventory.register(groups)
     results_cli.register(groups)
+    probe.register(groups)
     return parser
 
 

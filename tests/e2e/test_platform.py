@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -332,3 +333,17 @@ def test_bad_input_stops_every_host_before_any_change(
     assert all(c["changed"] == 0 for c in recap.values()), recap
     # The run stopped in the preflight play: no role after it started.
     assert "TASK [baseline : Set the hostname]" not in run.out
+
+
+def test_probe_times_every_endpoint_and_writes_valid_results(
+    provisioned: Run, tmp_path: Path
+) -> None:
+    out = tmp_path / "probe.json"
+    run = sh(".venv/bin/opsproof", "probe", "--rounds", "1", "--out", str(out))
+    assert run.rc == 0, run.out[-2000:]
+    assert sh(".venv/bin/opsproof", "results", "validate", str(out)).rc == 0
+    doc = json.loads(out.read_text())
+    assert doc["run"]["conditions"]["mode"] == "sequential"
+    endpoints = {r["endpoint"] for r in doc["results"]}
+    assert {f"/api/{slug}/search" for slug in SLUGS} <= endpoints
+    assert all(r["value"] > 0 and r["samples"] == 1 for r in doc["results"])
