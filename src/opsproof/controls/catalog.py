@@ -1,0 +1,241 @@
+"""Read and validate the controls catalog (controls/catalog.yml) against catalog.schema.json."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema import ValidationError as SchemaError
+
+from opsproof.controls.model import LAYER_PREFIX, Catalog
+from opsproof.errors import ConfigError, ValidationError
+
+DEFAULT_CATALOG = Path("controls/catalog.yml")
+SCHEMA_RESOURCE = "catalog.schema.json"
+CATALOG_DOC = "docs/controls.md"
+MAX_REPORTED = 5
+
+# GB/T 22239-2019 8.1.4 lettered clause -> GB/T 28448-2019 level-3 host test item.
+# The standard's numbering has no L3-CES1-16.
+MLPS_TEST_ITEMS: Mapping[str, str] = {
+    **{f"8.1.4.1 {x})": f"L3-CES1-{1 + i:02d}" for i, x in enumerate("abcd")},
+    **{f"8.1.4.2 {x})": f"L3-CES1-{5 + i:02d}" for i, x in enumerate("abcdefg")},
+    **{f"8.1.4.3 {x})": f"L3-CES1-{12 + i:02d}" for i, x in enumerate("abcd")},
+    **{f"8.1.4.4 {x})": f"L3-CES1-{17 + i:02d}" for i, x in enumerate("abcdef")},
+    "8.1.4.5": "L3-CES1-23",
+    "8.1.4.6": "L3-CES1-24",
+    **{f"8.1.4.7 {x})": f"L3-CES1-{25 + i:02d}" for i, x in enumerate("ab")},
+    **{f"8.1.4.8 {x})": f"L3-CES1-{27 + i:02d}" for i, x in enumerate("ab")},
+    **{f"8.1.4.9 {x})": f"L3-CES1-{29 + i:02d}" for i, x in enumerate("abc")},
+    **{f"8.1.4.10 {x})": f"L3-CES1-{32 + i:02d}" for i, x in enumerate("ab")},
+    **{f"8.1.4.11 {x})": f"L3-CES1-{34 + i:02d}" for i, x in enumerate("ab")},
+}
+TEST_ITEM_CLAUSE: Mapping[str, str] = {item: clause for clause, item in MLPS_TEST_ITEMS.items()}
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    text = resources.files("opsproof.controls").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
+    return cast(dict[str, Any], json.loads(text))
+
+
+def load_schema() -> dict[str, Any]:
+    """A copy of the catalog schema shipped in the package."""
+    return copy.deepcopy(_schema())
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = _schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+# --- messages --------------------------------------------------------------------------
+
+
+def _json_path(data: object, path: Iterable[str | int]) -> str:
+    """controls[3] (SSH-AUTH-001).title.zh style path; '(document)' for the top level."""
+    parts = list(path)
+    text = ""
+    for i, part in enumerate(parts):
+        if isinstance(part, int):
+            text += f"[{part}]"
+            if i == 1 and parts[0] == "controls":
+                text += _control_label(data, part)
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{part!r}]"
+    return text or "(document)"
+
+
+def _control_label(data: object, index: int) -> str:
+    """' (ID)' for controls[index] when it has a string id, else ''."""
+    controls = data.get("controls") if isinstance(data, dict) else None
+    if isinstance(controls, list) and 0 <= index < len(controls):
+        item = controls[index]
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            return f" ({item['id']})"
+    return ""
+
+
+def _sort_key(parts: list[str | int]) -> tuple[str, ...]:
+    return tuple(f"{p:09d}" if isinstance(p, int) else p for p in parts)
+
+
+def _messages(data: object, error: SchemaError) -> list[tuple[tuple[str, ...], str]]:
+    parts: list[str | int] = list(error.absolute_path)
+    path = _json_path(data, parts)
+    instance = error.instance
+    if error.validator == "required" and isinstance(instance, dict):
+        missing = [k for k in cast(list[str], error.validator_value) if k not in instance]
+        return [
+            (_sort_key([*parts, k]), f"{_json_path(data, [*parts, k])}: required field is missing")
+            for k in missing
+        ]
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(cast(dict[str, Any], error.schema).get("properties", {}))
+        out = []
+        for extra in sorted(k for k in instance if k not in allowed):
+            close = difflib.get_close_matches(extra, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
+            where = _json_path(data, [*parts, extra])
+            out.append((_sort_key([*parts, extra]), f"{where}: unknown field{hint}"))
+        return out
+    return [(_sort_key(parts), f"{path}: {error.message}")]
+
+
+def _semantic(data: dict[str, Any]) -> Iterator[str]:
+    """Rules JSON Schema cannot say; run only on a schema-valid catalog."""
+    first_index: dict[str, int] = {}
+    for index, control in enumerate(data["controls"]):
+
+        def where(field: str, index: int = index) -> str:
+            return _json_path(data, ["controls", index, *field.split(".")])
+
+        cid: str = control["id"]
+        if cid in first_index:
+            yield f"{where('id')}: duplicate id, already used by controls[{first_index[cid]}]"
+        else:
+            first_index[cid] = index
+        prefix = LAYER_PREFIX[control["layer"]]
+        if cid.split("-", 1)[0] != prefix:
+            yield (
+                f"{where('id')}: prefix {cid.split('-', 1)[0]!r} does not match layer "
+                f"{control['layer']!r} (its ids start with '{prefix}-')"
+            )
+        lab = control["lab"]
+        if not lab["applies"] and "reason" not in lab:
+            yield f"{where('lab.reason')}: required when lab.applies is false"
+        role: str = control["role"]
+        for field, name in (
+            ("variable", control["variable"]),
+            ("setting.variable", control.get("setting", {}).get("variable")),
+        ):
+            if name is not None and not name.startswith(f"{role}_"):
+                yield f"{where(field)}: {name!r} is not prefixed with its role {role + '_'!r}"
+        refs = control["references"]
+        if not (refs["cis"] or refs["mlps"] or refs.get("other")):
+            yield f"{where('references')}: at least one of cis, mlps, other must name a reference"
+        for i, item in enumerate(refs["mlps_test"]):
+            clause = TEST_ITEM_CLAUSE.get(item)
+            if clause is None:
+                yield (
+                    f"{where('references.mlps_test')}[{i}]: {item!r} is not a GB/T 28448-2019 "
+                    "level-3 host test item (the numbering skips L3-CES1-16)"
+                )
+            elif clause not in refs["mlps"]:
+                yield (
+                    f"{where('references.mlps_test')}[{i}]: {item} tests clause {clause!r}, "
+                    "which references.mlps does not list"
+                )
+
+
+def catalog_errors(data: object) -> list[str]:
+    """Every problem with data as 'path: message', in document order; empty when valid."""
+    found: dict[str, tuple[str, ...]] = {}
+    for error in _validator().iter_errors(data):
+        for key, message in _messages(data, error):
+            found.setdefault(message, key)
+    if found:
+        return [m for m, _ in sorted(found.items(), key=lambda item: (item[1], item[0]))]
+    return list(_semantic(cast(dict[str, Any], data)))
+
+
+def validate_catalog(data: object, *, source: str | os.PathLike[str] | None = None) -> None:
+    """Raise ValidationError naming the source, the control and the path of each bad field."""
+    problems = catalog_errors(data)
+    if not problems:
+        return
+    where = os.fspath(source) if source is not None else "controls catalog"
+    shown = "; ".join(problems[:MAX_REPORTED])
+    more = len(problems) - MAX_REPORTED
+    suffix = f"; and {more} more error{'s' if more > 1 else ''}" if more > 0 else ""
+    raise ValidationError(
+        f"{where}: {shown}{suffix}",
+        fix=f"correct the field(s) named; the catalog's fields are described in {CATALOG_DOC}",
+    )
+
+
+# --- files -----------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate mapping keys (PyYAML silently keeps the last)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_catalog(path: str | os.PathLike[str]) -> object:
+    """Parse the catalog YAML strictly (no duplicate keys); errors name the file."""
+    where = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where}: controls catalog not found",
+            fix="run from the repository root or pass --catalog PATH",
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{where}: is a directory, not a controls catalog") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{where}: cannot read controls catalog: {err}") from None
+    try:
+        # _StrictLoader is a SafeLoader: no arbitrary Python objects.
+        return cast(object, yaml.load(text, Loader=_StrictLoader))
+    except yaml.YAMLError as err:
+        raise ValidationError(
+            f"{where}: not valid YAML: {err}".replace("\n", " "),
+            fix="fix the YAML syntax at the position named",
+        ) from None
+
+
+def load_catalog(path: str | os.PathLike[str] = DEFAULT_CATALOG) -> Catalog:
+    """Read, validate and parse the controls catalog."""
+    data = read_catalog(path)
+    validate_catalog(data, source=path)
+    return Catalog.from_dict(cast(dict[str, Any], data))
