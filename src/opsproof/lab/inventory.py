@@ -24,7 +24,14 @@ def render(spec: LabSpec) -> dict[str, Any]:
     return {
         "all": {
             "children": {
-                "lab": {"vars": {"baseline_apt_proxy": spec.proxy_url}, "children": groups}
+                "lab": {
+                    "vars": {
+                        "baseline_apt_proxy": spec.proxy_url,
+                        # The control node's address on the bridge: where SSH comes from.
+                        "opsproof_lab_gateway": str(spec.gateway),
+                    },
+                    "children": groups,
+                }
             }
         }
     }
@@ -72,6 +79,9 @@ def differences(spec: LabSpec, inventory: dict[str, Any]) -> list[str]:
     proxy = (lab_vars or {}).get("baseline_apt_proxy")
     if proxy != spec.proxy_url:
         diffs.append(f"lab.vars.baseline_apt_proxy={proxy!r}, lab.yml gives {spec.proxy_url}")
+    gateway = (lab_vars or {}).get("opsproof_lab_gateway")
+    if gateway != str(spec.gateway):
+        diffs.append(f"lab.vars.opsproof_lab_gateway={gateway!r}, lab.yml gives {spec.gateway}")
     for name in sorted(set(found) - {h.name for h in spec.hosts}):
         diffs.append(f"host {name} is not in lab.yml")
     return diffs
