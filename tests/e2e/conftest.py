@@ -30,6 +30,10 @@ SSH = [
     "-o",
     "ConnectTimeout=5",
 ]
+# Errors only: keeps the login banner (the legal notice) out of command output. (ssh takes
+# the first value of an option, so a test that needs ssh's own messages uses SSH_CHATTY.)
+SSH_CHATTY = list(SSH)
+SSH += ["-o", "LogLevel=ERROR"]
 RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
     r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)",
@@ -88,6 +92,28 @@ DB = ADDRESS["db01"]
 def on(address: str, command: str, timeout: float = 600) -> Run:
     """One shell command on a lab host, as the admin user over SSH."""
     return sh(*SSH, f"opsadmin@{address}", command, timeout=timeout)
+
+
+# Prints "open", "refused" or "timeout" for one TCP connection attempt (3 s); runs with
+# the stock python3 of any host.
+CONNECT_PROBE = r"""
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
+    print("open")
+except ConnectionRefusedError:
+    print("refused")
+except OSError:
+    print("timeout")
+"""
+
+
+def tcp_state(source: str | None, address: str, port: int) -> str:
+    """Whether address:port accepts a TCP connection from source (None: the lab machine)."""
+    cmd = f"python3 -c {shlex.quote(CONNECT_PROBE)} {address} {port}"
+    run = sh("sh", "-c", cmd) if source is None else on(source, cmd)
+    assert run.rc == 0, run.out
+    return run.out.strip()
 
 
 def psql(sql: str, database: str = "platform") -> list[str]:
