@@ -103,6 +103,16 @@ e2e: deps venv ## End-to-end tests on the lab (provision, idempotence, check mod
 probe: venv ## Median latency of every platform endpoint, one request at a time (ROUNDS=15)
 	$(BIN)/opsproof probe --rounds $(or $(ROUNDS),15)
 
+INSPECT_DATE := $(shell TZ=Asia/Shanghai date +%F)
+INSPECT_DIR ?= reports/inspection/$(INSPECT_DATE)
+LANG_RECORD ?= zh
+
+.PHONY: inspect
+inspect: venv ## The monthly inspection: every catalogued control on every host -> $(INSPECT_DIR)
+	$(BIN)/pytest checks -q -p no:cacheprovider --inventory $(INVENTORY) \
+	  $(if $(LIMIT),--limit '$(LIMIT)') --lang $(LANG_RECORD) --report-dir $(INSPECT_DIR) \
+	  --junit-xml $(INSPECT_DIR)/junit.xml $(ARGS)
+
 .PHONY: test
 test: deps venv ## Everything CI runs: lint, unit tests, end-to-end on the lab
 	$(MAKE) lint

@@ -90,10 +90,18 @@ class LabApplicability:
 
 @dataclass(frozen=True)
 class Check:
-    """What the inspection reads on the live host, and what it expects to find."""
+    """What the inspection reads on the live host, and what it expects to find.
+
+    `cmd` is the shell command (run as root on the host) that prints what `reads` describes;
+    `pass_` says when its output passes: {"equals": text} (the output, stripped),
+    {"regex": pattern} (re.fullmatch on the stripped output) or {"empty": true} (no output:
+    each line printed is an offending item).
+    """
 
     reads: str
     expect: JSONValue
+    cmd: str | None = None
+    pass_: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +141,10 @@ class Control:
             ),
             lab=LabApplicability(applies=lab["applies"], reason=lab.get("reason")),
             check=Check(
-                reads=data["check"]["reads"], expect=cast(JSONValue, data["check"]["expect"])
+                reads=data["check"]["reads"],
+                expect=cast(JSONValue, data["check"]["expect"]),
+                cmd=data["check"].get("cmd"),
+                pass_=data["check"].get("pass"),
             ),
             remedy=data["remedy"],
         )

@@ -1,0 +1,107 @@
+"""One round trip per host: every check command of the host runs there, the outputs come back.
+
+The runner below is sent to the host inside the SSH command (base64, no file is written) and
+started with sudo; it runs the commands (a few at a time, each bounded by a timeout) and
+prints one JSON object. Hosts are collected in parallel. Nothing on the host is changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from opsproof.controls.model import Control
+from opsproof.errors import PreconditionError
+from opsproof.hosts import SshTarget
+
+COMMAND_TIMEOUT_S = 20
+
+_RUNNER = r"""
+import base64, json, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
+checks = json.loads(base64.b64decode(sys.argv[1]))
+def one(item):
+    cid, cmd = item
+    start = time.monotonic()
+    try:
+        p = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True,
+                           timeout=float(sys.argv[2]), stdin=subprocess.DEVNULL)
+        return cid, [p.returncode, p.stdout[-8000:], p.stderr[-2000:], time.monotonic() - start]
+    except subprocess.TimeoutExpired:
+        return cid, [None, "", "timed out after %s s" % sys.argv[2], time.monotonic() - start]
+with ThreadPoolExecutor(4) as pool:
+    print(json.dumps(dict(pool.map(one, sorted(checks.items())))))
+"""
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one check command did on one host."""
+
+    rc: int | None  # None: it timed out
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+# Runs a shell command on a host and returns (rc, stdout, stderr): the testinfra host's
+# run() in the checks, plain ssh elsewhere.
+Runner = Callable[[SshTarget, str], tuple[int, str, str]]
+
+# Which hosts a layer's controls apply to: every host, or the hosts of one group.
+LAYER_GROUPS: Mapping[str, str | None] = {
+    "os": None,
+    "ssh": None,
+    "firewall": None,
+    "nginx": "web",
+    "tomcat": "app",
+    "postgresql": "db",
+}
+
+
+def applies_to(control: Control, target: SshTarget) -> bool:
+    group = LAYER_GROUPS.get(control.layer)
+    return group is None or group in target.groups
+
+
+def remote_command(commands: Mapping[str, str]) -> str:
+    """The one shell command that runs every check of a host (as root, via sudo)."""
+    payload = base64.b64encode(json.dumps(dict(commands)).encode()).decode()
+    runner = base64.b64encode(_RUNNER.encode()).decode()
+    bootstrap = f"import base64;exec(base64.b64decode('{runner}'))"
+    return f"sudo -n python3 -c {shlex.quote(bootstrap)} {payload} {COMMAND_TIMEOUT_S}"
+
+
+def collect_host(
+    target: SshTarget, controls: Sequence[Control], run: Runner
+) -> dict[str, Observation]:
+    commands = {c.id: c.check.cmd for c in controls if c.check.cmd and applies_to(c, target)}
+    if not commands:
+        return {}
+    rc, stdout, stderr = run(target, remote_command(commands))
+    if rc != 0:
+        raise PreconditionError(
+            f"{target.name}: the check runner failed (rc={rc}): {stderr.strip()[:300]}",
+            fix="the admin user needs passwordless sudo and python3 on the host",
+        )
+    try:
+        raw = json.loads(stdout)
+    except json.JSONDecodeError:
+        raise PreconditionError(
+            f"{target.name}: the check runner printed no JSON: {stdout[:200]!r}",
+            fix="run `make inspect` with -v and read the host's output",
+        ) from None
+    return {cid: Observation(v[0], v[1], v[2], round(float(v[3]), 3)) for cid, v in raw.items()}
+
+
+def collect(
+    targets: Sequence[SshTarget], controls: Sequence[Control], run: Runner
+) -> dict[str, dict[str, Observation]]:
+    """host name -> control id -> observation, all hosts in parallel."""
+    with ThreadPoolExecutor(max(1, len(targets))) as pool:
+        futures = {t.name: pool.submit(collect_host, t, controls, run) for t in targets}
+        return {name: future.result() for name, future in futures.items()}

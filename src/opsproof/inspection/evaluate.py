@@ -1,0 +1,167 @@
+"""A check's observation against the control's pass rule, with waivers, as a CheckResult."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from opsproof.controls.model import Control
+from opsproof.errors import ConfigError
+from opsproof.inspection.collect import Observation
+from opsproof.results.model import CheckResult, JSONValue, Status, Waiver
+
+ACTUAL_MAX = 2000
+
+
+def verdict(control: Control, obs: Observation | None) -> tuple[Status, JSONValue]:
+    """pass / fail / error and what was found (the command's output, trimmed)."""
+    if control.check.cmd is None or control.check.pass_ is None:
+        return "error", "no check command in the catalog for this control"
+    if obs is None:
+        return "error", "the check did not run"
+    out = obs.stdout.strip()
+    if obs.rc is None:
+        return "error", f"check timed out: {obs.stderr.strip()}"
+    if obs.rc != 0 and not out:
+        return "error", f"check failed (rc={obs.rc}): {obs.stderr.strip()[:ACTUAL_MAX]}"
+    rule = control.check.pass_
+    if "equals" in rule:
+        ok = out == str(rule["equals"]).strip()
+    elif "regex" in rule:
+        ok = re.fullmatch(str(rule["regex"]), out) is not None
+    else:  # empty: every printed line is an offending item
+        ok = out == ""
+    return ("pass" if ok else "fail"), out[:ACTUAL_MAX]
+
+
+@dataclass(frozen=True)
+class WaiverEntry:
+    control: str
+    hosts: tuple[str, ...]  # empty: every host
+    justification: str
+    approver: str
+    expires: dt.date
+    ticket: str | None = None
+
+    def covers(self, control_id: str, host: str) -> bool:
+        return self.control == control_id and (not self.hosts or host in self.hosts)
+
+
+def load_waivers(path: Path) -> list[WaiverEntry]:
+    """waivers.yml: a list of {control, hosts, justification, approver, expires[, ticket]}."""
+    if not path.exists():
+        return []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, ValueError) as err:  # ValueError: an impossible date
+        raise ConfigError(
+            f"{path}: not valid YAML: {err}", fix="fix the file's syntax; dates are YYYY-MM-DD"
+        ) from None
+    items = data.get("waivers", []) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ConfigError(f"{path}: expected a mapping with a list `waivers`", fix="see docs")
+    out = []
+    for n, item in enumerate(items):
+        where = f"{path}: waivers[{n}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where} is not a mapping", fix="see the example in the file")
+        missing = [
+            k for k in ("control", "justification", "approver", "expires") if not item.get(k)
+        ]
+        if missing:
+            raise ConfigError(
+                f"{where} ({item.get('control', '?')}) lacks {', '.join(missing)}",
+                fix="give each waiver a control, justification, approver and expiry date",
+            )
+        expires = item["expires"]
+        if isinstance(expires, str):
+            try:
+                expires = dt.date.fromisoformat(expires)
+            except ValueError:
+                raise ConfigError(
+                    f"{where}.expires: {expires!r} is not YYYY-MM-DD", fix="use a date"
+                ) from None
+        if not isinstance(expires, dt.date):
+            raise ConfigError(f"{where}.expires must be a date (YYYY-MM-DD)", fix="use a date")
+        hosts = item.get("hosts") or []
+        out.append(
+            WaiverEntry(
+                control=str(item["control"]),
+                hosts=tuple(str(h) for h in (hosts if isinstance(hosts, list) else [hosts])),
+                justification=str(item["justification"]),
+                approver=str(item["approver"]),
+                expires=expires,
+                ticket=str(item["ticket"]) if item.get("ticket") else None,
+            )
+        )
+    return out
+
+
+def references(control: Control) -> tuple[str, ...]:
+    refs = control.references
+    return (
+        *(f"CIS Debian 12 {r}" for r in refs.cis),
+        *(f"GB/T 22239-2019 {r}" for r in refs.mlps),
+        *(f"GB/T 28448-2019 {r}" for r in refs.mlps_test),
+    )
+
+
+def result(
+    control: Control,
+    host: str,
+    obs: Observation | None,
+    *,
+    in_lab: bool,
+    waivers: Sequence[WaiverEntry],
+    today: dt.date,
+    now: dt.datetime,
+) -> CheckResult:
+    waiver: Waiver | None = None
+    if in_lab and not control.lab.applies:
+        status: Status = "not-applicable"
+        actual: JSONValue = f"not applicable in the lab: {control.lab.reason}"
+    else:
+        status, actual = verdict(control, obs)
+        entry = next((w for w in waivers if w.covers(control.id, host)), None)
+        if entry is not None and status != "pass":
+            if entry.expires >= today:
+                status = "waived"
+                waiver = Waiver(entry.justification, entry.approver, entry.expires, entry.ticket)
+            else:
+                actual = f"{actual} (waiver expired {entry.expires.isoformat()})"
+    expected: Any = control.check.expect
+    return CheckResult(
+        host=host,
+        control_id=control.id,
+        title=control.title.en,
+        title_zh=control.title.zh,
+        layer=control.layer,
+        severity=control.severity,
+        expected=expected,
+        actual=actual,
+        status=status,
+        timestamp=now,
+        references=references(control),
+        remedy=control.remedy,
+        waiver=waiver,
+    )
+
+
+def failing_at_or_above(results: Sequence[CheckResult], floor: str = "medium") -> list[CheckResult]:
+    order = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+    return [
+        r for r in results if r.status in ("fail", "error") and order[r.severity] >= order[floor]
+    ]
+
+
+def by_host(results: Sequence[CheckResult]) -> Mapping[str, list[CheckResult]]:
+    out: dict[str, list[CheckResult]] = {}
+    for r in results:
+        out.setdefault(r.host, []).append(r)
+    return out

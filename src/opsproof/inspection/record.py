@@ -1,0 +1,206 @@
+"""The inspection record (巡检记录表) in Markdown and HTML, from a results document only.
+
+Chinese by default, English with lang="en". Header (platform, period, inspector, hosts),
+counts by severity and status, failures first with their remedy, then a table per host.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from opsproof.inspection.evaluate import by_host
+from opsproof.results.model import CheckResult, ResultsDocument
+
+Lang = Literal["zh", "en"]
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+STATUSES = ("fail", "error", "waived", "pass", "not-applicable")
+
+TEXT: dict[str, dict[Lang, str]] = {
+    "title": {"zh": "巡检记录表", "en": "Inspection record"},
+    "platform": {"zh": "系统名称", "en": "Platform"},
+    "platform_name": {
+        "zh": "合作交流综合信息服务平台",
+        "en": "Integrated information service platform",
+    },
+    "period": {"zh": "巡检时间", "en": "Inspected"},
+    "inspector": {"zh": "巡检人", "en": "Inspector"},
+    "hosts": {"zh": "巡检主机", "en": "Hosts"},
+    "commit": {"zh": "配置版本", "en": "Code version"},
+    "summary": {"zh": "结果汇总", "en": "Summary"},
+    "severity": {"zh": "严重程度", "en": "Severity"},
+    "failures": {"zh": "不符合项（须整改）", "en": "Failures (to remedy)"},
+    "none": {"zh": "无", "en": "None"},
+    "host": {"zh": "主机", "en": "Host"},
+    "control": {"zh": "检查项", "en": "Control"},
+    "expected": {"zh": "期望", "en": "Expected"},
+    "actual": {"zh": "实际", "en": "Found"},
+    "status": {"zh": "结论", "en": "Status"},
+    "remedy": {"zh": "整改措施", "en": "Remedy"},
+    "refs": {"zh": "依据", "en": "References"},
+    "per_host": {"zh": "各主机明细", "en": "Per host"},
+    "waiver": {"zh": "豁免", "en": "Waiver"},
+    "sign": {
+        "zh": "巡检人签字：__________　　审核人签字：__________",
+        "en": "Inspector: __________    Reviewer: __________",
+    },
+    "critical": {"zh": "严重", "en": "critical"},
+    "high": {"zh": "高", "en": "high"},
+    "medium": {"zh": "中", "en": "medium"},
+    "low": {"zh": "低", "en": "low"},
+    "info": {"zh": "提示", "en": "info"},
+    "pass": {"zh": "符合", "en": "pass"},
+    "fail": {"zh": "不符合", "en": "fail"},
+    "error": {"zh": "无法检查", "en": "error"},
+    "waived": {"zh": "已豁免", "en": "waived"},
+    "not-applicable": {"zh": "不适用", "en": "not applicable"},
+}
+
+
+def t(key: str, lang: Lang) -> str:
+    return TEXT[key][lang]
+
+
+@dataclass(frozen=True)
+class Record:
+    markdown: str
+    html: str
+
+
+def _title(r: CheckResult, lang: Lang) -> str:
+    return (r.title_zh or r.title) if lang == "zh" else r.title
+
+
+def _cell(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text.replace("|", "\\|").replace("\n", " ")[:300]
+
+
+def _ordered(results: Sequence[CheckResult]) -> list[CheckResult]:
+    sev = {s: n for n, s in enumerate(SEVERITIES)}
+    st = {s: n for n, s in enumerate(STATUSES)}
+    return sorted(results, key=lambda r: (st[r.status], sev[r.severity], r.host, r.control_id))
+
+
+def render(doc: ResultsDocument, lang: Lang = "zh") -> Record:
+    checks = [r for r in doc.results if isinstance(r, CheckResult)]
+    failures = [r for r in _ordered(checks) if r.status in ("fail", "error")]
+    counts: Counter[tuple[str, str]] = Counter((r.severity, r.status) for r in checks)
+    run = doc.run
+    header = [
+        (t("platform", lang), t("platform_name", lang)),
+        (t("period", lang), f"{run.started_at:%Y-%m-%d %H:%M} – {run.finished_at:%H:%M} UTC"),
+        (t("inspector", lang), run.operator),
+        (t("hosts", lang), ", ".join(run.hosts)),
+        (t("commit", lang), (run.git_commit or "-")[:12] + (" (dirty)" if run.git_dirty else "")),
+    ]
+    md = [f"# {t('title', lang)}", ""]
+    md += [f"- **{k}**: {v}" for k, v in header]
+    md += ["", f"## {t('summary', lang)}", ""]
+    md.append("| " + " | ".join([t("severity", lang)] + [t(s, lang) for s in STATUSES]) + " |")
+    md.append("|" + "---|" * (len(STATUSES) + 1))
+    for sev in SEVERITIES:
+        row = [counts[(sev, s)] for s in STATUSES]
+        if any(row):
+            md.append(f"| {t(sev, lang)} | " + " | ".join(str(n) for n in row) + " |")
+    md += ["", f"## {t('failures', lang)}", ""]
+    if failures:
+        md.append(
+            f"| {t('host', lang)} | {t('control', lang)} | {t('severity', lang)} | "
+            f"{t('actual', lang)} | {t('expected', lang)} | {t('remedy', lang)} |"
+        )
+        md.append("|---|---|---|---|---|---|")
+        for r in failures:
+            md.append(
+                f"| {r.host} | {r.control_id} {_cell(_title(r, lang))} | {t(r.severity, lang)} | "
+                f"{_cell(r.actual)} | {_cell(r.expected)} | {_cell(r.remedy or '')} |"
+            )
+    else:
+        md.append(t("none", lang))
+    md += ["", f"## {t('per_host', lang)}"]
+    for host, rows in sorted(by_host(checks).items()):
+        md += ["", f"### {host}", ""]
+        md.append(
+            f"| {t('control', lang)} | {t('severity', lang)} | {t('status', lang)} | "
+            f"{t('actual', lang)} | {t('refs', lang)} |"
+        )
+        md.append("|---|---|---|---|---|")
+        for r in _ordered(rows):
+            status = t(r.status, lang)
+            if r.waiver:
+                status += f" ({t('waiver', lang)}: {r.waiver.reason}; {r.waiver.approved_by})"
+            md.append(
+                f"| {r.control_id} {_cell(_title(r, lang))} | {t(r.severity, lang)} | {status} | "
+                f"{_cell(r.actual)} | {_cell('; '.join(r.references))} |"
+            )
+    md += ["", t("sign", lang), ""]
+    markdown = "\n".join(md)
+    return Record(markdown, _html(markdown, lang))
+
+
+def _html(markdown: str, lang: Lang) -> str:
+    """A small, dependency-free rendering of the Markdown above (headings, lists, tables)."""
+    body: list[str] = []
+    table: list[list[str]] = []
+
+    def flush() -> None:
+        if not table:
+            return
+        head, *rows = table
+        body.append("<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr></thead>")
+        body.append(
+            "<tbody>"
+            + "".join(
+                f'<tr class="{_row_class(r)}">' + "".join(f"<td>{c}</td>" for c in r) + "</tr>"
+                for r in rows
+            )
+            + "</tbody></table>"
+        )
+        table.clear()
+
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            cells = [
+                html.escape(c.strip().replace("\\|", "|")) for c in line.strip("|").split(" | ")
+            ]
+            if not all(set(c) <= {"-"} for c in cells):
+                table.append(cells)
+            continue
+        flush()
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
+        elif line.startswith("- "):
+            text = html.escape(line[2:]).replace("**", "")
+            body.append(f'<p class="meta">{text}</p>')
+        elif line.strip():
+            body.append(f"<p>{html.escape(line)}</p>")
+    flush()
+    title = html.escape(t("title", lang))
+    return (
+        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        f'<meta charset="utf-8"><title>{title}</title><style>'
+        "body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:2em;}"
+        "table{border-collapse:collapse;margin:1em 0;width:100%;font-size:13px}"
+        "th,td{border:1px solid #999;padding:4px 6px;text-align:left;vertical-align:top}"
+        "th{background:#eee}tr.fail td{background:#fde2e2}tr.waived td{background:#fff4d6}"
+        ".meta{margin:2px 0}"
+        f"</style></head><body>\n{chr(10).join(body)}\n</body></html>\n"
+    )
+
+
+_STATUS_WORDS = {
+    "fail": ("不符合", "无法检查", "fail", "error"),
+    "waived": ("已豁免", "waived"),
+}
+
+
+def _row_class(cells: Sequence[str]) -> str:
+    for cls, words in _STATUS_WORDS.items():
+        if any(c.startswith(w) for c in cells for w in words):
+            return cls
+    return ""
