@@ -3,6 +3,8 @@ from each host, and the lockout guards (each stops before changing anything)."""
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 
 from .conftest import ADDRESS, SSH, SSH_CHATTY, STATE, Run, on, sh, tcp_state
@@ -109,3 +111,45 @@ def test_ssh_hardening_stops_when_the_admin_key_login_fails(provisioned: Run) ->
     assert "logging in as nobody with the operator's key failed" in run.out, run.out[-3000:]
     assert run.recap()["web01"]["changed"] == 0
     assert (STATE / "ssh/id_ed25519").is_file()
+
+
+@pytest.mark.parametrize("host", sorted(ADDRESS))
+def test_os_hardening_on_the_live_host(provisioned: Run, host: str) -> None:
+    probe = (
+        "sysctl -n net.ipv4.ip_forward net.ipv4.conf.all.accept_redirects "
+        "net.ipv4.tcp_syncookies net.ipv4.conf.all.rp_filter; "
+        'awk \'$1=="PASS_MAX_DAYS"||$1=="UMASK"||$1=="ENCRYPT_METHOD"{print $1"="$2}\' '
+        "/etc/login.defs | sort; "
+        "grep -c nullok /etc/pam.d/common-auth || true; "
+        "grep -q 'pam_faillock.so preauth' /etc/pam.d/common-auth && echo FAILLOCK; "
+        "findmnt -n -o OPTIONS /tmp | tr , '\\n' | grep -E '^(nodev|nosuid|noexec)$' | sort "
+        "| tr '\\n' ' '; echo; "
+        "stat -c '%a %U %G' /etc/shadow; "
+        "head -c 300 /etc/issue.net | grep -q '授权' && echo BANNER; "
+        "sudo -n true && echo SUDO"
+    )
+    run = on(ADDRESS[host], f"sudo -n sh -c {shlex.quote(probe)}")
+    assert run.rc == 0, run.out
+    lines = run.out.splitlines()
+    # No forwarding, no redirects accepted, SYN cookies, reverse-path filtering.
+    assert lines[:4] == ["0", "0", "1", "1"], lines
+    assert lines[4:7] == ["ENCRYPT_METHOD=YESCRYPT", "PASS_MAX_DAYS=90", "UMASK=027"], lines
+    assert lines[7] == "0", "nullok must be gone from common-auth"
+    assert lines[8] == "FAILLOCK"
+    assert lines[9].split() == ["nodev", "noexec", "nosuid"]
+    assert lines[10] in ("640 root shadow", "600 root root", "0 root shadow", "0 root root")
+    assert lines[11:] == ["BANNER", "SUDO"]
+
+
+def test_platform_serves_after_hardening(provisioned: Run) -> None:
+    run = sh(
+        "curl",
+        "-sS",
+        "--cacert",
+        str(STATE / "ca/ca.crt"),
+        "--noproxy",
+        "*",
+        f"https://{WEB}/health",
+    )
+    assert run.rc == 0, run.out
+    assert '"db":"ok"' in run.out
