@@ -318,3 +318,14 @@ def test_cli_check_fails_on_a_bad_catalog(
         main(["controls", "--catalog", str(path), "check"])
     assert exc.value.code == ValidationError.exit_code
     assert "severity: 'urgent' is not one of" in capsys.readouterr().err
+
+
+def test_every_control_has_a_runnable_check() -> None:
+    """The inspection checks every control: a command and a pass rule each, rules valid."""
+    catalog = load_catalog(CATALOG)
+    missing = [c.id for c in catalog.controls if not c.check.cmd or not c.check.pass_]
+    assert missing == [], f"controls without a check command: {missing}"
+    for c in catalog.controls:
+        assert c.check.pass_ is not None
+        if "regex" in c.check.pass_:
+            re.compile(str(c.check.pass_["regex"]))

@@ -21,15 +21,16 @@ from opsproof.hosts import SshTarget
 COMMAND_TIMEOUT_S = 20
 
 _RUNNER = r"""
-import base64, json, subprocess, sys, time
+import base64, json, os, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 checks = json.loads(base64.b64decode(sys.argv[1]))
+env = dict(os.environ, LC_ALL="C", LANG="C")
 def one(item):
     cid, cmd = item
     start = time.monotonic()
     try:
         p = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True,
-                           timeout=float(sys.argv[2]), stdin=subprocess.DEVNULL)
+                           timeout=float(sys.argv[2]), stdin=subprocess.DEVNULL, env=env)
         return cid, [p.returncode, p.stdout[-8000:], p.stderr[-2000:], time.monotonic() - start]
     except subprocess.TimeoutExpired:
         return cid, [None, "", "timed out after %s s" % sys.argv[2], time.monotonic() - start]
