@@ -113,6 +113,14 @@ inspect: venv ## The monthly inspection: every catalogued control on every host 
 	  $(if $(LIMIT),--limit '$(LIMIT)') --lang $(LANG_RECORD) --report-dir $(INSPECT_DIR) \
 	  --junit-xml $(INSPECT_DIR)/junit.xml $(ARGS)
 
+.PHONY: compliance
+compliance: venv ## What CI gates on: lint, a check-mode run with no drift, the inspection
+	$(MAKE) lint
+	@mkdir -p $(INSPECT_DIR)
+	$(PLAYBOOK) --check --diff playbooks/site.yml 2>&1 | tee $(INSPECT_DIR)/drift.log
+	$(BIN)/opsproof drift $(INSPECT_DIR)/drift.log
+	$(MAKE) inspect
+
 .PHONY: test
 test: deps venv ## Everything CI runs: lint, unit tests, end-to-end on the lab
 	$(MAKE) lint

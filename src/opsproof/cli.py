@@ -12,7 +12,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="opsproof", description=__doc__)
     groups = parser.add_subparsers(dest="group", required=True)
     # Each concern registers its own sub-commands; keep imports local to the group.
-    from opsproof import inventory, probe
+    from opsproof import inventory, probe, recap
     from opsproof.controls import cli as controls_cli
     from opsproof.lab import cli as lab_cli
     from opsproof.results import cli as results_cli
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     inventory.register(groups)
     results_cli.register(groups)
     probe.register(groups)
+    recap.register(groups)
     controls_cli.register(groups)
     return parser
 
