@@ -146,7 +146,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     lang = config.getoption("--lang")
     rec = record.render(doc, lang)
     (out_dir / f"record.{lang}.md").write_text(rec.markdown, encoding="utf-8")
-    (out_dir / f"record.{lang}.html").write_text(rec.html, encoding="utf-8")
+    html_file = out_dir / f"record.{lang}.html"
+    html_file.write_text(rec.html, encoding="utf-8")
+    # The record as a reader sees it: rendered by headless Chromium, saved beside it.
+    record.screenshot(html_file, out_dir / f"record.{lang}.png")
     blocking = evaluate.failing_at_or_above(results, "medium")
     session.exitstatus = pytest.ExitCode.TESTS_FAILED if blocking else pytest.ExitCode.OK
     reporter = config.pluginmanager.get_plugin("terminalreporter")

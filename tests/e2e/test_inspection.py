@@ -43,6 +43,8 @@ def test_inspection_of_the_provisioned_lab_passes(provisioned: Run, tmp_path: Pa
     record = (tmp_path / "record.zh.md").read_text()
     assert record.startswith("# 巡检记录表")
     assert "<testcase" in (tmp_path / "junit.xml").read_text()
+    # The record rendered by headless Chromium (make deps installs Debian's chromium).
+    assert (tmp_path / "record.zh.png").stat().st_size > 10_000
 
 
 def test_drift_is_caught_by_check_mode_and_inspection_then_repaired(

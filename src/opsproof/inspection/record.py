@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
+import shutil
+import subprocess
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from opsproof.inspection.evaluate import by_host
@@ -164,11 +168,12 @@ def _html(markdown: str, lang: Lang) -> str:
 
     for line in markdown.splitlines():
         if line.startswith("|"):
+            if re.fullmatch(r"\|(-+\|)+", line):  # the header separator
+                continue
             cells = [
                 html.escape(c.strip().replace("\\|", "|")) for c in line.strip("|").split(" | ")
             ]
-            if not all(set(c) <= {"-"} for c in cells):
-                table.append(cells)
+            table.append(cells)
             continue
         flush()
         if line.startswith("#"):
@@ -187,7 +192,8 @@ def _html(markdown: str, lang: Lang) -> str:
         "body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:2em;}"
         "table{border-collapse:collapse;margin:1em 0;width:100%;font-size:13px}"
         "th,td{border:1px solid #999;padding:4px 6px;text-align:left;vertical-align:top}"
-        "th{background:#eee}tr.fail td{background:#fde2e2}tr.waived td{background:#fff4d6}"
+        "th{background:#eee}td:nth-child(2),td:nth-child(3){white-space:nowrap}"
+        "tr.fail td{background:#fde2e2}tr.waived td{background:#fff4d6}"
         ".meta{margin:2px 0}"
         f"</style></head><body>\n{chr(10).join(body)}\n</body></html>\n"
     )
@@ -204,3 +210,32 @@ def _row_class(cells: Sequence[str]) -> str:
         if any(c.startswith(w) for c in cells for w in words):
             return cls
     return ""
+
+
+def screenshot(html_file: Path, png_file: Path, *, timeout_s: float = 60) -> bool:
+    """Render the HTML record in headless Chromium and save a PNG beside it.
+
+    Returns False when Debian's chromium is not installed; raises on a failed render.
+    """
+    browser = shutil.which("chromium")
+    if browser is None:
+        return False
+    proc = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1400,1800",
+            f"--screenshot={png_file}",
+            html_file.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    if proc.returncode != 0 or not png_file.is_file():
+        raise RuntimeError(f"chromium could not render {html_file}: {proc.stderr.strip()[-500:]}")
+    return True
