@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from opsproof.recap import RECAP  # the one parser of an ansible-playbook recap
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv/bin"
@@ -34,11 +35,6 @@ SSH = [
 # the first value of an option, so a test that needs ssh's own messages uses SSH_CHATTY.)
 SSH_CHATTY = list(SSH)
 SSH += ["-o", "LogLevel=ERROR"]
-RECAP = re.compile(
-    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
-    r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)",
-    re.M,
-)
 
 
 @dataclass(frozen=True)
