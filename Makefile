@@ -21,6 +21,8 @@ APT_DEPS := systemd-container debootstrap apt-cacher-ng e2fsprogs openssh-client
             python3-venv openjdk-17-jdk-headless libtomcat10-java make chromium fonts-noto-cjk
 PLAYBOOK = $(BIN)/ansible-playbook -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)') $(if $(TAGS),--tags '$(TAGS)') $(ARGS)
 IS_LAB = $(filter inventories/lab inventories/lab/,$(INVENTORY))
+# Runs that change hosts wait for each other (two checkouts on one machine, one lab).
+CHANGE_LOCK := flock -w 1800 $(or $(wildcard /run/lock),/tmp)/opsproof-provision.lock
 
 .PHONY: help
 help: ## Show the targets
@@ -77,7 +79,7 @@ preflight: venv ## Validate the inventory and reach every host (one clear line p
 provision: deps venv ## Create the lab if needed, then apply playbooks/site.yml
 	$(if $(IS_LAB),$(BIN)/opsproof lab --spec $(LAB_SPEC) up)
 	$(BIN)/opsproof inventory check -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)')
-	$(PLAYBOOK) playbooks/site.yml
+	$(CHANGE_LOCK) $(PLAYBOOK) playbooks/site.yml
 
 .PHONY: check
 check: venv ## Dry run with diff: shows drift from the code (changes nothing)
