@@ -3,8 +3,10 @@
 from opsproof.results.model import (
     SCHEMA_VERSION,
     CheckResult,
+    Comparison,
     ExperimentResult,
     JSONValue,
+    LoadResult,
     Measurement,
     Result,
     ResultsDocument,
@@ -31,8 +33,10 @@ from opsproof.results.validate import (
 __all__ = [
     "SCHEMA_VERSION",
     "CheckResult",
+    "Comparison",
     "ExperimentResult",
     "JSONValue",
+    "LoadResult",
     "Measurement",
     "Result",
     "ResultsDocument",

@@ -336,10 +336,90 @@ class StepResult:
         )
 
 
-Result: TypeAlias = CheckResult | Measurement | ExperimentResult | StepResult
+Scope = Literal["endpoint", "subsystem", "total"]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """One endpoint's (or subsystem's, or the run's) figures from one load-test run."""
+
+    TYPE: ClassVar[str] = "load"
+
+    scope: Scope
+    subsystem: str
+    endpoint: str
+    method: str
+    profile: str
+    repetition: int
+    requests: int
+    failures: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    mean_ms: float | None
+    max_ms: float | None
+    rps: float
+    error_rate: float
+    apdex: float | None
+    apdex_t_s: float
+    duration_s: float
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        return {"type": self.TYPE, **_fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LoadResult:
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A metric under a candidate profile against a baseline profile, over repetitions."""
+
+    TYPE: ClassVar[str] = "comparison"
+
+    scope: Scope
+    subsystem: str
+    endpoint: str
+    metric: str
+    baseline_profile: str
+    candidate_profile: str
+    baseline_values: tuple[float, ...]
+    candidate_values: tuple[float, ...]
+    baseline: float | None
+    candidate: float | None
+    ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    confidence: float
+    resamples: int
+    seed: int
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        data = _fields(self)
+        data["baseline_values"] = list(self.baseline_values)
+        data["candidate_values"] = list(self.candidate_values)
+        return {"type": self.TYPE, **data}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
+        values = {f.name: data[f.name] for f in dataclasses.fields(cls)}
+        values["baseline_values"] = tuple(values["baseline_values"])
+        values["candidate_values"] = tuple(values["candidate_values"])
+        return cls(**values)
+
+
+def _fields(obj: LoadResult | Comparison) -> dict[str, JSONValue]:
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+Result: TypeAlias = (
+    CheckResult | Measurement | ExperimentResult | StepResult | LoadResult | Comparison
+)
 
 RESULT_TYPES: Mapping[str, type[Result]] = {
-    cls.TYPE: cls for cls in (CheckResult, Measurement, ExperimentResult, StepResult)
+    cls.TYPE: cls
+    for cls in (CheckResult, Measurement, ExperimentResult, StepResult, LoadResult, Comparison)
 }
 
 
