@@ -27,7 +27,7 @@ SCHEMA_VERSION = "1.0"
 JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 RunKind = Literal["inspection", "loadtest", "chaos", "provision", "perf-compare"]
 Severity = Literal["critical", "high", "medium", "low", "info"]
-Status = Literal["pass", "fail", "waived", "not-applicable", "error"]
+Status = Literal["pass", "warn", "fail", "waived", "not-applicable", "error"]
 
 # Tool name in the results file -> distribution name in importlib.metadata.
 TOOL_DISTRIBUTIONS: Mapping[str, str] = {
