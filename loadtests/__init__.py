@@ -1,0 +1,1 @@
+"""Locust scenarios for the platform (run with `locust -f loadtests/locustfile.py`)."""

@@ -1,0 +1,134 @@
+"""The platform's load test: six personas (one per subsystem), warm-up then steady stage.
+
+    locust -f loadtests/locustfile.py            # settings from pyproject's [tool.locust]
+    make loadtest USERS=24 RUN_TIME=60           # headless, reports in reports/perf/<run>/
+    make loadtest-ui                             # the dashboard on 127.0.0.1
+
+Options added here (also as LOCUST_* environment variables): --ca-cert, --warmup,
+--steady, --mix, --user-rate, --request-log. See loadtests/README.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any
+
+from locust import constant_throughput, events
+from locust.env import Environment
+from locust.runners import MasterRunner
+
+from loadtests.personas import PERSONAS, ca_context_factory
+from loadtests.shape import WarmupThenSteady
+from opsproof.perf import mix
+from opsproof.perf.requestlog import format_line
+
+# Locust collects the user classes and the shape from this module's namespace.
+__all__ = [cls.__name__ for cls in PERSONAS] + ["WarmupThenSteady"]
+globals().update({cls.__name__: cls for cls in PERSONAS})
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser: Any) -> None:
+    parser.add_argument(
+        "--ca-cert",
+        env_var="LOCUST_CA_CERT",
+        default="/var/lib/opsproof/lab/ca/ca.crt",
+        help="CA certificate to verify the platform's TLS certificate with ('' = system CAs)",
+    )
+    parser.add_argument(
+        "--warmup", env_var="LOCUST_WARMUP", type=float, default=10, help="warm-up stage, s"
+    )
+    parser.add_argument(
+        "--steady", env_var="LOCUST_STEADY", type=float, default=60, help="measured stage, s"
+    )
+    parser.add_argument(
+        "--mix",
+        env_var="LOCUST_MIX",
+        choices=sorted(mix.MIXES),
+        default="floored",
+        help="persona shares: floored (each >= 3 %%) or natural (docs/load-mix.md)",
+    )
+    parser.add_argument(
+        "--user-rate",
+        env_var="LOCUST_USER_RATE",
+        type=float,
+        default=1.0,
+        help="task runs per second of each user (0 = no pause)",
+    )
+    parser.add_argument(
+        "--request-log",
+        env_var="LOCUST_REQUEST_LOG",
+        default="",
+        help="directory for the per-request log and stage markers ('' = none)",
+    )
+
+
+def _allocate(environment: Environment) -> None:
+    """Users per persona from the mix (each at least one), set as fixed counts."""
+    options = environment.parsed_options
+    if options is None:
+        return
+    tags = set(options.tags) if options.tags else None
+    shares = mix.shares(options.mix, tags)
+    counts = mix.allocate(int(options.num_users or len(shares)), shares)
+    kept = [cls for cls in PERSONAS if cls.subsystem in counts]
+    for cls in kept:
+        cls.fixed_count = counts[cls.subsystem]
+        if options.user_rate > 0:
+            cls.wait_time = constant_throughput(options.user_rate)  # type: ignore[method-assign]
+        cls.ssl_context_factory = staticmethod(ca_context_factory(options.ca_cert))
+    environment.user_classes[:] = kept
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_: Any) -> None:
+    _allocate(environment)
+    options = environment.parsed_options
+    if options is None or not options.request_log or isinstance(environment.runner, MasterRunner):
+        return
+    log_dir = Path(options.request_log)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    state: dict[str, Any] = {"pid": None, "writer": None, "handle": None}
+
+    def writer() -> Any:
+        # Forked workers (--processes) each open their own file, named by their pid.
+        if state["pid"] != os.getpid():
+            state["pid"] = os.getpid()
+            state["handle"] = (log_dir / f"requests-{os.getpid()}.csv").open(
+                "a", newline="", encoding="utf-8"
+            )
+            state["writer"] = csv.writer(state["handle"])
+        return state["writer"]
+
+    @environment.events.request.add_listener
+    def _log(
+        request_type: str,
+        name: str,
+        response_time: float,
+        exception: BaseException | None,
+        start_time: float | None = None,
+        **_: Any,
+    ) -> None:
+        if start_time is None:
+            return
+        writer().writerow(
+            format_line(start_time, request_type, name, response_time, exception is None)
+        )
+
+    @environment.events.test_stop.add_listener
+    def _flush(**_: Any) -> None:
+        if state["handle"] is not None:
+            state["handle"].flush()
+
+    @environment.events.quitting.add_listener
+    def _close(**_: Any) -> None:
+        if state["handle"] is not None:
+            state["handle"].close()
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Environment, **_: Any) -> None:
+    # The dashboard may have changed the user count since init.
+    _allocate(environment)

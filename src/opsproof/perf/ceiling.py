@@ -1,0 +1,175 @@
+"""The load generator's ceiling: Locust (FastHttpUser, one process) against wrk.
+
+Both run from this machine against the same URL for the same bounded time with the same
+number of connections; req/s is counted over the full seconds of each run (the first and
+the last, partial, second left out for Locust; wrk reports its own mean). wrk does not
+verify TLS certificates (it cannot); Locust verifies with the lab CA.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from opsproof.errors import ConfigError, PreconditionError
+from opsproof.perf.loadrun import LAB_CA, REPO
+from opsproof.results import Measurement
+
+LOCUSTFILE = REPO / "loadtests" / "ceiling.py"
+DEFAULT_TARGETS = (
+    ("https://10.213.0.11/health", 200),  # nginx -> Tomcat -> PostgreSQL (SELECT 1)
+    ("http://10.213.0.11/", 301),  # nginx alone: its redirect to HTTPS
+)
+_WRK_RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
+_WRK_TOTAL = re.compile(r"([0-9]+) requests in")
+_WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses:\s+([0-9]+)")
+_WRK_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+@dataclass(frozen=True)
+class CeilingFigure:
+    tool: str
+    url: str
+    rps: float
+    requests: int
+    errors: int
+    seconds: float
+
+
+def _check(url: str, duration_s: float, connections: int) -> None:
+    if not 1 <= duration_s <= 15:
+        raise ConfigError(f"duration {duration_s} s", fix="use 1..15 s per tool")
+    if not 1 <= connections <= 512:
+        raise ConfigError(f"connections {connections}", fix="use 1..512")
+    host = urlsplit(url).hostname or ""
+    if not (host.startswith("10.213.0.") or host.startswith("127.") or host == "localhost"):
+        raise ConfigError(
+            f"{url}: the ceiling only targets the lab (10.213.0.0/24) or loopback",
+            fix="pass a lab or 127.0.0.1 URL",
+        )
+
+
+def run_wrk(url: str, duration_s: float, connections: int, out_dir: Path) -> CeilingFigure:
+    _check(url, duration_s, connections)
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise PreconditionError("wrk not found", fix="`make deps` (Debian package wrk)")
+    argv = [wrk, "-t1", f"-c{connections}", f"-d{int(duration_s)}s", "--timeout", "5s", url]
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, timeout=duration_s + 30, check=False
+    )
+    (out_dir / f"wrk-{_slug(url)}.txt").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    rps, total = _WRK_RPS.search(proc.stdout), _WRK_TOTAL.search(proc.stdout)
+    if proc.returncode != 0 or rps is None or total is None:
+        raise PreconditionError(
+            f"wrk failed on {url}: {(proc.stderr or proc.stdout).strip()[:300]}",
+            fix="is the platform answering? `make probe`",
+        )
+    errors = (
+        sum(int(n) for n in _WRK_ERRORS.findall(proc.stdout)[0])
+        if "Socket errors" in (proc.stdout)
+        else 0
+    )
+    return CeilingFigure(
+        "wrk", url, float(rps.group(1)), int(total.group(1)), errors, float(int(duration_s))
+    )
+
+
+def run_locust(
+    url: str, status: int, duration_s: float, connections: int, out_dir: Path, ca_cert: str
+) -> CeilingFigure:
+    _check(url, duration_s, connections)
+    parts = urlsplit(url)
+    host = f"{parts.scheme}://{parts.netloc}"
+    path = parts.path or "/"
+    stats = out_dir / f"locust-{_slug(url)}"
+    argv = [
+        str(Path(sys.executable).with_name("locust")),
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        host,
+        "--ca-cert",
+        ca_cert,
+        "--ceiling-path",
+        path,
+        "--ceiling-status",
+        str(status),
+        "-u",
+        str(connections),
+        "-r",
+        str(connections),
+        "-t",
+        f"{int(duration_s)}s",
+        "--json-file",
+        str(stats),
+        "--only-summary",
+        "--stop-timeout",
+        "5",
+    ]
+    with (out_dir / f"locust-{_slug(url)}.log").open("w", encoding="utf-8") as log:
+        proc = subprocess.run(
+            argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=duration_s + 60
+        )
+    if proc.returncode not in (0, 1) or not stats.with_suffix(".json").is_file():
+        raise PreconditionError(
+            f"Locust exited {proc.returncode} on {url}",
+            fix=f"see {out_dir / f'locust-{_slug(url)}.log'}",
+        )
+    entries = json.loads(stats.with_suffix(".json").read_text(encoding="utf-8"))
+    per_second: dict[int, int] = {}
+    requests = failures = 0
+    for entry in entries:
+        requests += int(entry["num_requests"])
+        failures += int(entry["num_failures"])
+        for second, count in entry["num_reqs_per_sec"].items():
+            per_second[int(second)] = per_second.get(int(second), 0) + int(count)
+    full = sorted(per_second)[1:-1]  # the first and last seconds are partial
+    if not full:
+        raise PreconditionError(f"Locust sent no requests to {url}", fix="see its log")
+    rps = sum(per_second[s] for s in full) / len(full)
+    return CeilingFigure("locust", url, round(rps, 1), requests, failures, float(len(full)))
+
+
+def _slug(url: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", url.split("://", 1)[-1]).strip("_")
+
+
+def measurements(figures: list[CeilingFigure]) -> list[Measurement]:
+    """The ceiling as measurement rows: subsystem 'generator', profile = the tool."""
+    return [
+        Measurement(
+            subsystem="generator",
+            endpoint=f.url,
+            metric="rps",
+            value=f.rps,
+            unit="req/s",
+            profile=f"{f.tool}-1core",
+            repetition=1,
+            samples=f.requests,
+        )
+        for f in figures
+    ]
+
+
+def measure_ceiling(
+    out_dir: Path,
+    *,
+    targets: tuple[tuple[str, int], ...] = DEFAULT_TARGETS,
+    duration_s: float = 10,
+    connections: int = 50,
+    ca_cert: str = LAB_CA,
+) -> list[CeilingFigure]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = []
+    for url, status in targets:
+        figures.append(run_locust(url, status, duration_s, connections, out_dir, ca_cert))
+        figures.append(run_wrk(url, duration_s, connections, out_dir))
+    return figures

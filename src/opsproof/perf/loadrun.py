@@ -1,0 +1,215 @@
+"""One headless Locust run of loadtests/ against the platform, and what it measured.
+
+The run directory gets Locust's own CSV (stats, stats history, failures), HTML and JSON,
+its log, the per-request log and stage markers (opsproof.perf.requestlog), and
+`results.json` in the results schema: `load` rows per endpoint, per subsystem and for the
+run, computed from every request of the steady stage (opsproof.perf.stats).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from opsproof.errors import ConfigError, PreconditionError
+from opsproof.perf import mix
+from opsproof.perf.requestlog import read_requests, read_stages
+from opsproof.perf.stats import summarise
+from opsproof.results import JSONValue, LoadResult
+
+REPO = Path(__file__).resolve().parents[3]
+LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
+LAB_URL = "https://10.213.0.11"
+LAB_CA = "/var/lib/opsproof/lab/ca/ca.crt"
+# Locust's exit codes: 0 no failure, 1 some requests failed; anything else: it did not run.
+LOCUST_FAILURES_RC = 1
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """The load shape and target of one run (the knobs of `make loadtest`)."""
+
+    url: str = LAB_URL
+    ca_cert: str = LAB_CA
+    users: int = 24
+    spawn_rate: float = 24.0
+    warmup_s: float = 10.0
+    steady_s: float = 60.0
+    user_rate: float = 1.0
+    mix: str = "floored"
+    tags: tuple[str, ...] = ()
+    workers: int = 0  # 0: one process; N: a master and N worker processes on this machine
+    apdex_t_s: float = 0.5
+    extra_args: tuple[str, ...] = field(default=())
+
+    def check(self) -> None:
+        """Refuse values that cannot make a bounded, meaningful run."""
+        problems = []
+        if not 1 <= self.users <= 2000:
+            problems.append(f"users={self.users} (use 1..2000)")
+        if self.spawn_rate <= 0:
+            problems.append(f"spawn rate={self.spawn_rate} (use > 0)")
+        if not 0 <= self.warmup_s <= 3600:
+            problems.append(f"warm-up={self.warmup_s} s (use 0..3600)")
+        if not 1 <= self.steady_s <= 3600:
+            problems.append(f"run time={self.steady_s} s (use 1..3600)")
+        if self.user_rate < 0:
+            problems.append(f"user rate={self.user_rate} (use >= 0; 0 = no pause)")
+        if not 0 <= self.workers <= 64:
+            problems.append(f"workers={self.workers} (use 0..64)")
+        if self.apdex_t_s <= 0:
+            problems.append(f"Apdex T={self.apdex_t_s} s (use > 0)")
+        if problems:
+            raise ConfigError(
+                "bad load settings: " + "; ".join(problems),
+                fix="set USERS, SPAWN_RATE, WARMUP, RUN_TIME, USER_RATE, WORKERS, APDEX_T",
+            )
+        if self.ca_cert and not Path(self.ca_cert).is_file():
+            raise PreconditionError(
+                f"CA certificate {self.ca_cert} not found",
+                fix="run `make provision` (it makes the lab CA), or pass --ca-cert",
+            )
+        # Raises a ConfigError naming a bad mix, tag or user count.
+        mix.allocate(self.users, mix.shares(self.mix, self.tags or None))
+
+    def personas(self) -> dict[str, int]:
+        return mix.allocate(self.users, mix.shares(self.mix, self.tags or None))
+
+    def conditions(self) -> dict[str, JSONValue]:
+        data: dict[str, JSONValue] = {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
+        }
+        data["users_per_persona"] = dict(self.personas())
+        data["locustfile"] = str(LOCUSTFILE.relative_to(REPO))
+        return data
+
+    @property
+    def timeout_s(self) -> float:
+        """Wall time after which the run is killed: the stages plus a bounded margin."""
+        return self.warmup_s + self.steady_s + max(60.0, self.users / self.spawn_rate + 30)
+
+
+def locust_argv(settings: LoadSettings, run_dir: Path) -> list[str]:
+    locust = Path(sys.executable).with_name("locust")
+    argv = [
+        str(locust),
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--host",
+        settings.url,
+        "--ca-cert",
+        settings.ca_cert,
+        "-u",
+        str(settings.users),
+        "-r",
+        str(settings.spawn_rate),
+        "--warmup",
+        str(settings.warmup_s),
+        "--steady",
+        str(settings.steady_s),
+        "--user-rate",
+        str(settings.user_rate),
+        "--mix",
+        settings.mix,
+        "--request-log",
+        str(run_dir),
+        "--csv",
+        str(run_dir / "locust"),
+        "--html",
+        str(run_dir / "locust.html"),
+        "--json-file",
+        str(run_dir / "locust"),
+        "--only-summary",
+        "--stop-timeout",
+        "10",
+    ]
+    if settings.tags:
+        argv += ["--tags", *settings.tags]
+    if settings.workers:
+        argv += ["--processes", str(settings.workers)]
+    return argv + list(settings.extra_args)
+
+
+@dataclass(frozen=True)
+class LocustRun:
+    run_dir: Path
+    rc: int
+    argv: tuple[str, ...]
+
+
+def run_locust(settings: LoadSettings, run_dir: Path) -> LocustRun:
+    """Run Locust once (bounded by settings.timeout_s); its log goes to run_dir/locust.log."""
+    settings.check()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in [*run_dir.glob("requests-*.csv"), run_dir / "stages.json"]:
+        stale.unlink()
+    argv = locust_argv(settings, run_dir)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    with (run_dir / "locust.log").open("w", encoding="utf-8") as log:
+        try:
+            proc = subprocess.run(
+                argv,
+                cwd=REPO,  # reads pyproject's [tool.locust]
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                timeout=settings.timeout_s,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise PreconditionError(
+                f"Locust did not finish within {settings.timeout_s:.0f} s",
+                fix=f"look at {run_dir / 'locust.log'}; is the platform answering?",
+            ) from None
+    if proc.returncode not in (0, LOCUST_FAILURES_RC):
+        tail = (run_dir / "locust.log").read_text(encoding="utf-8", errors="replace")[-600:]
+        raise PreconditionError(
+            f"Locust exited {proc.returncode}: {tail.strip()}",
+            fix=f"see {run_dir / 'locust.log'}",
+        )
+    return LocustRun(run_dir, proc.returncode, tuple(argv))
+
+
+def measure(
+    settings: LoadSettings, run_dir: Path, *, profile: str, repetition: int = 1
+) -> list[LoadResult]:
+    """Run Locust once and summarise its steady stage."""
+    run_locust(settings, run_dir)
+    return summarise(
+        read_requests(run_dir),
+        read_stages(run_dir),
+        profile=profile,
+        repetition=repetition,
+        apdex_t_s=settings.apdex_t_s,
+    )
+
+
+def print_summary(rows: Sequence[LoadResult], out: object = sys.stdout) -> None:
+    """A table of the endpoint and subsystem rows (what a tester reads first)."""
+    width = max((len(r.endpoint) for r in rows), default=10)
+    header = f"{'endpoint':<{width}} {'method':<6} {'reqs':>6} {'fail':>5} "
+    header += f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} {'apdex':>6}"
+    lines = [header]
+    for r in rows:
+        label = r.endpoint if r.scope == "endpoint" else f"[{r.scope}] {r.subsystem}"
+
+        def ms(v: float | None) -> str:
+            return "-" if v is None else f"{v:.1f}"
+
+        apdex = "-" if r.apdex is None else f"{r.apdex:.3f}"
+        lines.append(
+            f"{label:<{width}} {r.method:<6} {r.requests:>6} {r.failures:>5} "
+            f"{ms(r.p50_ms):>8} {ms(r.p95_ms):>8} {ms(r.p99_ms):>8} {r.rps:>7.2f} {apdex:>6}"
+        )
+    print("\n".join(lines), file=out)  # type: ignore[call-overload]
+
+
+def read_json_file(path: Path) -> object:
+    return json.loads(path.read_text(encoding="utf-8"))
