@@ -148,7 +148,7 @@ def run_locust(settings: LoadSettings, run_dir: Path) -> LocustRun:
     settings.check()
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in [*run_dir.glob("requests-*.csv"), run_dir / "stages.json"]:
-        stale.unlink()
+        stale.unlink(missing_ok=True)
     argv = locust_argv(settings, run_dir)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))

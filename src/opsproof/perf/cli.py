@@ -1,0 +1,271 @@
+"""`opsproof perf …`: load test, before/after comparison, regression gate, generator ceiling."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from opsproof.errors import ConfigError, OpsproofError
+from opsproof.perf import ceiling, compare, gate, report
+from opsproof.perf.loadrun import LAB_CA, LAB_URL, REPO, LoadSettings, measure, print_summary
+from opsproof.results import (
+    JSONValue,
+    Result,
+    ResultsDocument,
+    load_results,
+    run_meta_from_environment,
+    utc_now,
+    write_results,
+)
+
+DEFAULT_INVENTORY = "inventories/lab"
+
+
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = groups.add_parser("perf", help="load tests, before/after comparison, gate")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    load = commands.add_parser("loadtest", help="one headless Locust run -> reports/perf/<run>/")
+    _load_options(load)
+    load.add_argument("--profile", help="label of the tuning profile the lab runs now")
+    load.add_argument("--out-dir", type=Path, help="default reports/perf/<run id>")
+    load.set_defaults(func=cmd_loadtest)
+
+    comp = commands.add_parser("compare", help="baseline vs optimised, repeated, with report")
+    _load_options(comp)
+    comp.add_argument("--repeats", type=int, default=3, help="measured runs per profile")
+    comp.add_argument("--warmup-run", type=float, default=20, help="unmeasured run, s")
+    comp.add_argument("--seed", type=int, default=20181231, help="bootstrap RNG seed")
+    comp.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
+    comp.add_argument("--no-plans", action="store_true", help="skip the EXPLAIN plans")
+    comp.add_argument("--ceiling", action="store_true", help="also measure the generator")
+    comp.add_argument("--out-dir", type=Path, help="default reports/perf/compare-<UTC>")
+    comp.set_defaults(func=cmd_compare)
+
+    rep = commands.add_parser("report", help="render report.md/html again from results.json")
+    rep.add_argument("results", type=Path, help="a perf-compare results.json")
+    rep.set_defaults(func=cmd_report)
+
+    g = commands.add_parser("gate", help="exit 1 when NEW regressed against BASE")
+    g.add_argument("base", type=Path, metavar="BASE.json")
+    g.add_argument("new", type=Path, metavar="NEW.json")
+    g.add_argument("--p95-threshold", type=float, default=0.2, help="allowed p95 growth (0.2)")
+    g.add_argument(
+        "--error-threshold", type=float, default=0.01, help="allowed error-rate growth (0.01)"
+    )
+    g.add_argument("--min-requests", type=int, default=20, help="judge endpoints with more")
+    g.add_argument("--base-profile", help="profile of BASE to use (default: its last)")
+    g.add_argument("--new-profile", help="profile of NEW to use (default: its last)")
+    g.set_defaults(func=cmd_gate)
+
+    ceil = commands.add_parser("ceiling", help="Locust (one core) vs wrk on the same URL")
+    ceil.add_argument("--duration", type=float, default=10, help="seconds per tool (<= 15)")
+    ceil.add_argument("--connections", type=int, default=16, help="users / connections")
+    ceil.add_argument("--ca-cert", default=LAB_CA)
+    ceil.add_argument("--out-dir", type=Path, help="default reports/perf/ceiling-<UTC>")
+    ceil.set_defaults(func=cmd_ceiling)
+
+
+def _load_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--inventory", default=DEFAULT_INVENTORY)
+    parser.add_argument("--url", default=LAB_URL, help="the platform's base URL")
+    parser.add_argument("--ca-cert", default=LAB_CA, help="CA to verify the platform with")
+    parser.add_argument("--users", type=int, default=24)
+    parser.add_argument("--spawn-rate", type=float, help="users started per second (= users)")
+    parser.add_argument("--warmup", type=float, default=10, help="warm-up stage of a run, s")
+    parser.add_argument("--run-time", type=float, default=60, help="measured stage, s")
+    parser.add_argument("--user-rate", type=float, default=1.0, help="task runs/s per user")
+    parser.add_argument("--mix", default="floored", help="floored (default) or natural")
+    parser.add_argument("--tags", default="", help="subsystems to run, comma-separated")
+    parser.add_argument("--workers", type=int, default=0, help="Locust worker processes")
+    parser.add_argument("--apdex-t", type=float, default=0.5, help="Apdex T, seconds")
+
+
+def _settings(args: argparse.Namespace) -> LoadSettings:
+    tags = tuple(t for t in args.tags.replace(",", " ").split() if t)
+    settings = LoadSettings(
+        url=args.url,
+        ca_cert=args.ca_cert,
+        users=args.users,
+        spawn_rate=args.spawn_rate or float(args.users),
+        warmup_s=args.warmup,
+        steady_s=args.run_time,
+        user_rate=args.user_rate,
+        mix=args.mix,
+        tags=tags,
+        workers=args.workers,
+        apdex_t_s=args.apdex_t,
+    )
+    settings.check()
+    return settings
+
+
+def _hosts(inventory: str, url: str) -> list[str]:
+    from opsproof.hosts import resolve
+
+    try:
+        return [url, *(t.name for t in resolve(inventory))]
+    except OpsproofError:
+        return [url]
+
+
+def cmd_loadtest(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    profile = args.profile or compare.inventory_profile(args.inventory)
+    meta = run_meta_from_environment(
+        "loadtest",
+        inventory=args.inventory,
+        hosts=_hosts(args.inventory, settings.url),
+        conditions={"load": settings.conditions(), "profile": profile},
+        repo=REPO,
+    )
+    out_dir = args.out_dir or REPO / "reports" / "perf" / meta.id
+    rows = measure(settings, out_dir, profile=profile)
+    doc = ResultsDocument(run=meta.finished(utc_now()), results=tuple(rows))
+    write_results(doc, out_dir / "results.json")
+    print_summary(rows)
+    print(f"wrote {out_dir}/ (results.json, locust.html, locust_*.csv)", file=sys.stderr)
+    total = next(r for r in rows if r.scope == "total")
+    if total.failures:
+        print(
+            f"loadtest: {total.failures} of {total.requests} requests failed; "
+            f"see {out_dir}/locust_failures.csv",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    settings = compare.CompareSettings(
+        load=_settings(args),
+        repeats=args.repeats,
+        warmup_run_s=args.warmup_run,
+        inventory=args.inventory,
+        seed=args.seed,
+        resamples=args.resamples,
+        plans=not args.no_plans,
+        ceiling=args.ceiling,
+    )
+    settings.check()
+    started = utc_now()
+    out_dir = args.out_dir or REPO / "reports" / "perf" / f"compare-{started:%Y%m%dT%H%M%SZ}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    extra: list[Result] = []
+    ceiling_note: JSONValue = "not measured (pass --ceiling / CEILING=1)"
+    if settings.ceiling:
+        figures = ceiling.measure_ceiling(out_dir / "ceiling", ca_cert=settings.load.ca_cert)
+        extra += ceiling.measurements(figures)
+        ceiling_note = "measured before the runs; see the ceiling table"
+    outcome = compare.run_profiles(settings, out_dir)
+    conditions: dict[str, JSONValue] = {
+        "load": settings.load.conditions(),
+        "repeats": settings.repeats,
+        "warmup_run_s": settings.warmup_run_s,
+        "baseline_profile": settings.baseline,
+        "candidate_profile": settings.candidate,
+        "bootstrap": {"seed": settings.seed, "resamples": settings.resamples},
+        "generator_ceiling": ceiling_note,
+        **outcome.conditions,
+    }
+    meta = run_meta_from_environment(
+        "perf-compare",
+        inventory=settings.inventory,
+        hosts=_hosts(settings.inventory, settings.load.url),
+        conditions=conditions,
+        repo=REPO,
+        started_at=started,
+        run_id=f"perf-compare-{out_dir.name}",
+    )
+    comps = compare.comparisons(
+        outcome.rows,
+        settings.baseline,
+        settings.candidate,
+        seed=settings.seed,
+        resamples=settings.resamples,
+        confidence=settings.confidence,
+    )
+    doc = ResultsDocument(
+        run=meta.finished(utc_now()),
+        results=(*outcome.rows, *comps, *outcome.plans, *extra),
+    )
+    write_results(doc, out_dir / "results.json")
+    return _report(doc, out_dir)
+
+
+def _report(doc: ResultsDocument, out_dir: Path) -> int:
+    md, html = report.write_report(doc, out_dir)
+    data = report.ReportData(doc)
+    table = report.summary_table(data)
+    print(" | ".join(table.header[:7]))
+    for row in table.rows:
+        print(" | ".join(row[:7]))
+    print(f"wrote {out_dir / 'results.json'}, {md}, {html}", file=sys.stderr)
+    problems = compare.check_consistency(doc)
+    if problems:
+        raise OpsproofError(
+            f"{out_dir / 'results.json'}: the numbers do not add up: {'; '.join(problems[:5])}",
+            fix="this is a bug in opsproof.perf; keep the directory and report it",
+        )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    path: Path = args.results
+    if path.is_dir():
+        path = path / "results.json"
+    doc = load_results(path)
+    if doc.run.kind != "perf-compare":
+        raise ConfigError(
+            f"{path}: a {doc.run.kind} run, not a perf-compare",
+            fix="pass the results.json of `make perf-compare`",
+        )
+    return _report(doc, path.parent)
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    base_doc, new_doc = load_results(args.base), load_results(args.new)
+    base_profile, base = gate.endpoint_figures(base_doc, args.base_profile, source=str(args.base))
+    new_profile, new = gate.endpoint_figures(new_doc, args.new_profile, source=str(args.new))
+    verdicts = gate.judge(
+        base,
+        new,
+        p95_threshold=args.p95_threshold,
+        error_threshold=args.error_threshold,
+        min_requests=args.min_requests,
+    )
+    print(gate.render(verdicts, base_profile, new_profile))
+    return 1 if gate.failed(verdicts) else 0
+
+
+def cmd_ceiling(args: argparse.Namespace) -> int:
+    meta = run_meta_from_environment(
+        "loadtest",
+        hosts=[url for url, _ in ceiling.DEFAULT_TARGETS],
+        conditions={
+            "mode": "generator-ceiling",
+            "duration_s": args.duration,
+            "connections": args.connections,
+            "locust": "FastHttpUser, one process, no wait, TLS verified with the CA",
+            "wrk": "-t1 (one thread), TLS not verified (wrk cannot)",
+        },
+        repo=REPO,
+    )
+    out_dir = (
+        args.out_dir or REPO / "reports" / "perf" / f"ceiling-{meta.started_at:%Y%m%dT%H%M%SZ}"
+    )
+    figures = ceiling.measure_ceiling(
+        out_dir, duration_s=args.duration, connections=args.connections, ca_cert=args.ca_cert
+    )
+    doc = ResultsDocument(
+        run=meta.finished(utc_now()), results=tuple(ceiling.measurements(figures))
+    )
+    write_results(doc, out_dir / "results.json")
+    lines = ["| URL | tool | req/s | requests | failed |", "|---|---|---|---|---|"]
+    lines += [f"| {f.url} | {f.tool} | {f.rps:.0f} | {f.requests} | {f.errors} |" for f in figures]
+    text = "# Load generator ceiling\n\n" + "\n".join(lines) + "\n"
+    (out_dir / "report.md").write_text(text, encoding="utf-8")
+    print(text)
+    print(f"wrote {out_dir}/results.json and report.md", file=sys.stderr)
+    return 0

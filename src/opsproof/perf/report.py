@@ -1,0 +1,501 @@
+"""The perf-compare report (Markdown and HTML) from its results document alone.
+
+Every figure shown is read from the results document (and the latency-over-time chart
+from Locust's stats history files of the runs it names); nothing is re-measured. The
+tables are built once and rendered twice, so both formats show the same numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from opsproof.perf import charts
+from opsproof.perf.compare import check_consistency
+from opsproof.perf.stats import mean
+from opsproof.results import Comparison, LoadResult, Measurement, ResultsDocument
+from opsproof.results.model import JSONValue, format_timestamp
+
+TARGET_RATIO = 0.1  # optimised p95 at least 10x lower than baseline
+TARGET_APDEX = 0.94
+
+METHOD = (
+    "Percentiles are nearest-rank over every request of the measured (steady) stage of a "
+    "run, taken from the per-request log each Locust process writes (failed requests "
+    "included); the figure shown for a profile is the mean over its repetitions. Apdex(T) = "
+    "(satisfied ≤ T + tolerating ≤ 4T / 2) / all, failures frustrated. The ratio is "
+    "mean(optimised p95) / mean(baseline p95) over the repetitions; its interval is a "
+    "percentile bootstrap: each profile's repetitions resampled with replacement, the "
+    "ratio of the means recomputed {resamples} times with seed {seed}, the "
+    "{lo:g} and {hi:g} % quantiles read. With few repetitions the interval is coarse: "
+    "it shows the spread between runs, not the spread of single requests."
+)
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _ci(c: Comparison | None) -> str:
+    if c is None or c.ci_low is None or c.ci_high is None:
+        return "–"
+    return f"[{c.ci_low:.3f}, {c.ci_high:.3f}]"
+
+
+def _speedup(c: Comparison | None) -> str:
+    return "–" if c is None or not c.ratio else f"{1 / c.ratio:.1f}x"
+
+
+@dataclass(frozen=True)
+class ProfileFigures:
+    requests: int
+    failures: int
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    rps: float | None
+    apdex: float | None
+
+    @property
+    def error_rate(self) -> float:
+        return self.failures / self.requests if self.requests else 0.0
+
+
+def _aggregate(rows: Sequence[LoadResult]) -> ProfileFigures:
+    def avg(name: str) -> float | None:
+        vals = [getattr(r, name) for r in rows if getattr(r, name) is not None]
+        return mean(vals)
+
+    return ProfileFigures(
+        requests=sum(r.requests for r in rows),
+        failures=sum(r.failures for r in rows),
+        p50=avg("p50_ms"),
+        p95=avg("p95_ms"),
+        p99=avg("p99_ms"),
+        rps=avg("rps"),
+        apdex=avg("apdex"),
+    )
+
+
+class ReportData:
+    """The document, indexed for the tables."""
+
+    def __init__(self, doc: ResultsDocument) -> None:
+        self.doc = doc
+        self.loads = [r for r in doc.results if isinstance(r, LoadResult)]
+        self.comparisons = [r for r in doc.results if isinstance(r, Comparison)]
+        self.ceiling = [
+            r for r in doc.results if isinstance(r, Measurement) and r.subsystem == "generator"
+        ]
+        self.plans = [
+            r for r in doc.results if not isinstance(r, LoadResult | Comparison | Measurement)
+        ]
+        first = self.comparisons[0] if self.comparisons else None
+        profiles = list(dict.fromkeys(r.profile for r in self.loads))
+        self.baseline = first.baseline_profile if first else (profiles[0] if profiles else "")
+        self.candidate = first.candidate_profile if first else (profiles[-1] if profiles else "")
+        grouped: dict[tuple[str, str, str, str, str], list[LoadResult]] = defaultdict(list)
+        for r in self.loads:
+            grouped[(r.profile, r.scope, r.subsystem, r.endpoint, r.method)].append(r)
+        self.figures = {key: _aggregate(rows) for key, rows in grouped.items()}
+        self.by_key: dict[tuple[str, str, str], Comparison] = {
+            (c.scope, c.subsystem, c.endpoint): c for c in self.comparisons
+        }
+
+    def fig(
+        self, profile: str, scope: str, subsystem: str, endpoint: str = "*", method: str = "*"
+    ) -> ProfileFigures | None:
+        return self.figures.get((profile, scope, subsystem, endpoint, method))
+
+    def subsystems(self) -> list[str]:
+        return sorted({r.subsystem for r in self.loads if r.scope == "subsystem"})
+
+    def endpoints(self) -> list[tuple[str, str, str]]:
+        return sorted(
+            {(r.subsystem, r.endpoint, r.method) for r in self.loads if r.scope == "endpoint"}
+        )
+
+    def verdict(self, subsystem: str) -> tuple[bool, list[str]]:
+        """Whether a subsystem meets the issue's targets, and why not."""
+        c = self.by_key.get(("subsystem", subsystem, "*"))
+        base = self.fig(self.baseline, "subsystem", subsystem)
+        cand = self.fig(self.candidate, "subsystem", subsystem)
+        reasons = []
+        if c is None or c.ratio is None:
+            reasons.append("no ratio (a profile has no data)")
+        elif c.ratio > TARGET_RATIO:
+            reasons.append(f"p95 only {1 / c.ratio:.1f}x lower (target 10x)")
+        if cand is not None and (cand.apdex is None or cand.apdex < TARGET_APDEX):
+            shown = "–" if cand.apdex is None else f"{cand.apdex:.3f}"
+            reasons.append(f"optimised Apdex {shown} < {TARGET_APDEX}")
+        for label, figs in (("baseline", base), ("optimised", cand)):
+            if figs is not None and figs.failures:
+                reasons.append(f"{figs.failures} failed requests under {label}")
+        return not reasons, reasons
+
+
+def summary_table(data: ReportData) -> Table:
+    rows = []
+    for sub in [*data.subsystems(), "*"]:
+        scope = "total" if sub == "*" else "subsystem"
+        c = data.by_key.get((scope, sub, "*"))
+        base = data.fig(data.baseline, scope, sub)
+        cand = data.fig(data.candidate, scope, sub)
+        ok, reasons = data.verdict(sub) if sub != "*" else (True, [])
+        rows.append(
+            (
+                "all" if sub == "*" else sub,
+                _ms(c.baseline if c else None),
+                _ms(c.candidate if c else None),
+                _ratio(c.ratio if c else None),
+                _ci(c),
+                _speedup(c),
+                "–" if cand is None or cand.apdex is None else f"{cand.apdex:.3f}",
+                "–" if base is None else f"{base.failures}/{base.requests}",
+                "–" if cand is None else f"{cand.failures}/{cand.requests}",
+                "" if sub == "*" else ("met" if ok else "NOT met: " + "; ".join(reasons)),
+            )
+        )
+    conf = data.comparisons[0].confidence if data.comparisons else 0.95
+    return Table(
+        "Per subsystem: p95 before and after",
+        (
+            "subsystem",
+            f"{data.baseline} p95 ms",
+            f"{data.candidate} p95 ms",
+            "ratio",
+            f"{conf:.0%} CI",
+            "speed-up",
+            f"{data.candidate} Apdex",
+            f"{data.baseline} failed/requests",
+            f"{data.candidate} failed/requests",
+            "targets (10x, Apdex ≥ 0.94, no errors)",
+        ),
+        tuple(rows),
+    )
+
+
+def endpoint_table(data: ReportData) -> Table:
+    rows = []
+    for sub, endpoint, method in data.endpoints():
+        c = data.by_key.get(("endpoint", sub, endpoint))
+        for profile in (data.baseline, data.candidate):
+            f = data.fig(profile, "endpoint", sub, endpoint, method)
+            if f is None:
+                continue
+            last = profile == data.candidate
+            rows.append(
+                (
+                    sub,
+                    endpoint,
+                    method,
+                    profile,
+                    str(f.requests),
+                    f"{f.error_rate:.2%}",
+                    _ms(f.p50),
+                    _ms(f.p95),
+                    _ms(f.p99),
+                    "–" if f.rps is None else f"{f.rps:.2f}",
+                    "–" if f.apdex is None else f"{f.apdex:.3f}",
+                    _ratio(c.ratio) if last and c else "",
+                    _ci(c) if last and c else "",
+                )
+            )
+    return Table(
+        "Per endpoint (means over the repetitions; requests summed)",
+        (
+            "subsystem",
+            "endpoint",
+            "method",
+            "profile",
+            "requests",
+            "errors",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "req/s",
+            "Apdex",
+            "p95 ratio",
+            "CI",
+        ),
+        tuple(rows),
+    )
+
+
+def ceiling_table(data: ReportData) -> Table | None:
+    if not data.ceiling:
+        return None
+    rows = tuple((m.endpoint, m.profile, f"{m.value:.0f}", str(m.samples)) for m in data.ceiling)
+    return Table(
+        "Load generator ceiling (one core each, same URL, same connections)",
+        ("URL", "tool", "req/s", "requests"),
+        rows,
+    )
+
+
+def conditions_table(doc: ResultsDocument) -> Table:
+    run = doc.run
+    cond = run.conditions
+
+    def show(value: JSONValue) -> str:
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+    rows = [
+        ("run", run.id),
+        (
+            "started / finished",
+            f"{format_timestamp(run.started_at)} / {format_timestamp(run.finished_at)}",
+        ),
+        ("operator", run.operator),
+        ("inventory / hosts", f"{run.inventory} / {', '.join(run.hosts)}"),
+        ("git commit", f"{run.git_commit}{' (dirty tree)' if run.git_dirty else ''}"),
+        ("tools", ", ".join(f"{k} {v}" for k, v in sorted(run.tool_versions.items()))),
+    ]
+    rows += [(key, show(value)) for key, value in sorted(cond.items())]
+    return Table("Conditions", ("what", "value"), tuple(rows))
+
+
+def history_series(doc_dir: Path, doc: ResultsDocument) -> dict[str, list[tuple[float, float]]]:
+    """Locust's Aggregated 95th percentile (its 10 s window) per run, from stats history."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    runs = doc.run.conditions.get("runs")
+    for run in runs if isinstance(runs, list) else []:
+        if not isinstance(run, dict):
+            continue
+        path = doc_dir / str(run.get("dir")) / "locust_stats_history.csv"
+        if not path.is_file():
+            continue
+        points: list[tuple[float, float]] = []
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [r for r in csv.DictReader(handle) if r.get("Name") == "Aggregated"]
+        if not rows:
+            continue
+        start = float(rows[0]["Timestamp"])
+        for r in rows:
+            value = r.get("95%", "N/A")
+            if value not in ("N/A", "", None):
+                points.append((float(r["Timestamp"]) - start, float(value)))
+        out[f"{run.get('profile')} #{run.get('repetition')}"] = points
+    return out
+
+
+def percentile_chart(data: ReportData) -> str:
+    series = [f"{p} {q}" for p in (data.baseline, data.candidate) for q in ("p50", "p95", "p99")]
+    values: dict[tuple[str, str], float | None] = {}
+    for sub in data.subsystems():
+        for p in (data.baseline, data.candidate):
+            f = data.fig(p, "subsystem", sub)
+            for q, v in (
+                ("p50", f.p50 if f else None),
+                ("p95", f.p95 if f else None),
+                ("p99", f.p99 if f else None),
+            ):
+                values[(sub, f"{p} {q}")] = v
+    return charts.grouped_bars(
+        data.subsystems(), series, values, title="Latency percentiles per subsystem (log scale)"
+    )
+
+
+def _plan_blocks(
+    data: ReportData, subsystem: str | None = None
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(heading, [(field, text)]) per captured plan, optionally of one subsystem."""
+    blocks = []
+    for plan in data.plans:
+        fields = plan.to_dict()
+        if subsystem is not None and fields.get("subsystem") not in (subsystem, None):
+            continue
+        if subsystem is not None and "subsystem" not in fields:
+            continue
+        short = [
+            f"{k}={v}"
+            for k, v in fields.items()
+            if isinstance(v, str | int | float) and len(str(v)) <= 60
+        ]
+        long = [
+            (k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, indent=1))
+            for k, v in fields.items()
+            if not (isinstance(v, str | int | float) and len(str(v)) <= 60)
+            and v not in (None, [], {})
+        ]
+        blocks.append((", ".join(short), long))
+    return blocks
+
+
+def shortfalls(data: ReportData) -> list[tuple[str, list[str], list[str]]]:
+    """(subsystem, reasons, slowest optimised endpoints) for each subsystem short of target."""
+    out = []
+    for sub in data.subsystems():
+        ok, reasons = data.verdict(sub)
+        if ok:
+            continue
+        slow = []
+        for s, endpoint, method in data.endpoints():
+            if s != sub:
+                continue
+            c = data.by_key.get(("endpoint", sub, endpoint))
+            if c is not None and c.candidate is not None:
+                slow.append(
+                    (
+                        c.candidate,
+                        f"{method} {endpoint}: {_ms(c.baseline)} → {_ms(c.candidate)} ms "
+                        f"(ratio {_ratio(c.ratio)})",
+                    )
+                )
+        out.append((sub, reasons, [text for _, text in sorted(slow, reverse=True)[:5]]))
+    return out
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def _md_table(table: Table) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [f"### {table.title}", "", "| " + " | ".join(table.header) + " |"]
+    lines.append("|" + "|".join("---" for _ in table.header) + "|")
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows]
+    return "\n".join(lines) + "\n"
+
+
+def _html_table(table: Table) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in table.header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
+    )
+    return f"<h3>{escape(table.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"  # noqa: E501
+
+
+def _method(data: ReportData) -> str:
+    c = data.comparisons[0] if data.comparisons else None
+    conf = c.confidence if c else 0.95
+    return METHOD.format(
+        resamples=c.resamples if c else 0,
+        seed=c.seed if c else 0,
+        lo=(1 - conf) / 2 * 100,
+        hi=(1 + conf) / 2 * 100,
+    )
+
+
+def render_markdown(doc: ResultsDocument, doc_dir: Path) -> str:
+    data = ReportData(doc)
+    problems = check_consistency(doc)
+    parts = [
+        f"# Performance before and after: {data.baseline} → {data.candidate}",
+        "",
+        f"Run `{doc.run.id}`. Charts: see report.html.",
+        "",
+        _md_table(summary_table(data)),
+        "## Where a target is not met",
+        "",
+    ]
+    falls = shortfalls(data)
+    if not falls:
+        parts.append("Every subsystem meets the targets.\n")
+    for sub, reasons, slow in falls:
+        parts.append(f"- **{sub}**: {'; '.join(reasons)}.")
+        parts += [f"  - {line}" for line in slow]
+        plans = _plan_blocks(data, sub)
+        parts.append(f"  - plans of its hot queries: {len(plans)} (below, section Plans)")
+    parts += ["", _md_table(endpoint_table(data))]
+    ceiling = ceiling_table(data)
+    if ceiling:
+        parts.append(_md_table(ceiling))
+    parts += ["## Method", "", _method(data), ""]
+    parts += ["## Consistency", ""]
+    parts.append(
+        "The numbers add up (counts, error rates, ratios recomputed from the rows).\n"
+        if not problems
+        else "\n".join(f"- PROBLEM: {p}" for p in problems) + "\n"
+    )
+    parts += ["## Plans", ""]
+    blocks = _plan_blocks(data)
+    if not blocks:
+        parts.append("No EXPLAIN plans in this document.\n")
+    for heading, long in blocks:
+        parts.append(f"- {heading}")
+        for key, text in long:
+            parts += [f"  - {key}:", "", "```", text, "```", ""]
+    parts += ["", _md_table(conditions_table(doc))]
+    return "\n".join(parts)
+
+
+CSS = (
+    "body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;"
+    "margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;"
+    "vertical-align:top}th{background:#f3f3f3}pre{background:#f7f7f7;padding:6px;"
+    "overflow-x:auto;font-size:12px}.bad{color:#9e3b2e}.note{color:#666}"
+)
+
+
+def render_html(doc: ResultsDocument, doc_dir: Path) -> str:
+    data = ReportData(doc)
+    problems = check_consistency(doc)
+    title = f"Performance before and after: {data.baseline} → {data.candidate}"
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{escape(title)}</h1><p>Run <code>{escape(doc.run.id)}</code></p>",
+        _html_table(summary_table(data)),
+        "<h2>Charts</h2>",
+        percentile_chart(data),
+        charts.lines(
+            history_series(doc_dir, doc),
+            title="Latency over time: Locust's aggregated p95 (10 s window), each run",
+        ),
+        "<h2>Where a target is not met</h2>",
+    ]
+    falls = shortfalls(data)
+    if not falls:
+        parts.append("<p>Every subsystem meets the targets.</p>")
+    for sub, reasons, slow in falls:
+        parts.append(f"<h3 class='bad'>{escape(sub)}: {escape('; '.join(reasons))}</h3><ul>")
+        parts += [f"<li>{escape(line)}</li>" for line in slow]
+        parts.append("</ul>")
+        for heading, long in _plan_blocks(data, sub):
+            parts.append(f"<p><b>{escape(heading)}</b></p>")
+            parts += [f"<pre>{escape(key)}:\n{escape(text)}</pre>" for key, text in long]
+    parts.append(_html_table(endpoint_table(data)))
+    ceiling = ceiling_table(data)
+    if ceiling:
+        parts.append(_html_table(ceiling))
+    parts += ["<h2>Method</h2>", f"<p>{escape(_method(data))}</p>", "<h2>Consistency</h2>"]
+    parts.append(
+        "<p>The numbers add up (counts, error rates, ratios recomputed from the rows).</p>"
+        if not problems
+        else "<ul>" + "".join(f"<li class='bad'>{escape(p)}</li>" for p in problems) + "</ul>"
+    )
+    parts.append("<h2>Plans</h2>")
+    blocks = _plan_blocks(data)
+    if not blocks:
+        parts.append("<p>No EXPLAIN plans in this document.</p>")
+    for heading, long in blocks:
+        parts.append(f"<p><b>{escape(heading)}</b></p>")
+        parts += [f"<pre>{escape(key)}:\n{escape(text)}</pre>" for key, text in long]
+    parts += [_html_table(conditions_table(doc)), "</body></html>"]
+    return "\n".join(parts)
+
+
+def write_report(doc: ResultsDocument, out_dir: Path) -> tuple[Path, Path]:
+    md = out_dir / "report.md"
+    html = out_dir / "report.html"
+    md.write_text(render_markdown(doc, out_dir), encoding="utf-8")
+    html.write_text(render_html(doc, out_dir), encoding="utf-8")
+    return md, html
