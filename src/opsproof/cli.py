@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     from opsproof import inventory, probe, recap
     from opsproof.controls import cli as controls_cli
     from opsproof.lab import cli as lab_cli
+    from opsproof.perf import cli as perf_cli
     from opsproof.results import cli as results_cli
 
     lab_cli.register(groups)
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe.register(groups)
     recap.register(groups)
     controls_cli.register(groups)
+    perf_cli.register(groups)
     return parser
 
 
