@@ -22,7 +22,7 @@ import testinfra
 from opsproof.controls.catalog import load_catalog
 from opsproof.controls.model import Control
 from opsproof.hosts import SshTarget, resolve
-from opsproof.inspection import collect, evaluate, record
+from opsproof.inspection import collect, evaluate, hostvars, record
 from opsproof.results import ResultsDocument, run_meta_from_environment, write_results
 from opsproof.results.model import CheckResult
 
@@ -38,6 +38,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--waivers", default="waivers.yml", help="waivers file (may be absent)")
     group.addoption("--report-dir", default=None, help="default reports/inspection/<date>")
     group.addoption("--lang", default="zh", choices=("zh", "en"), help="language of the record")
+    group.addoption(
+        "--extra-vars",
+        default=None,
+        help="variables over the inventory's (JSON/YAML or @FILE), e.g. a health threshold "
+        """'{"opsproof_health_disk_pct": {"warn": 70, "fail": 85}}'""",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,10 +51,22 @@ def pytest_configure(config: pytest.Config) -> None:
     targets = resolve(REPO / opt("--inventory"), opt("--limit"))
     controls = load_catalog(REPO / opt("--catalog")).controls
     started = dt.datetime.now(dt.UTC)
+    waivers = evaluate.load_waivers(REPO / opt("--waivers"))
+    evaluate.check_waivers(waivers, {c.id for c in controls}, opt("--waivers"))
+    # Health thresholds' overrides and the intended values checks compare with, per host.
+    needed = [c for c in controls if c.layer == "health" or c.check.variables]
+    host_vars = hostvars.resolve(
+        REPO / opt("--inventory"),
+        [t.name for t in targets],
+        [name for c in needed for name in (c.variable, *c.check.variables)],
+        defaults=hostvars.role_defaults(REPO / "roles", {c.role for c in needed}),
+        extra_vars=hostvars.parse_extra_vars(opt("--extra-vars")),
+    )
     config.stash[STATE] = {
         "targets": {t.name: t for t in targets},
         "controls": {c.id: c for c in controls},
-        "waivers": evaluate.load_waivers(REPO / opt("--waivers")),
+        "waivers": waivers,
+        "host_vars": host_vars,
         "started": started,
         "results": [],
         "collect_seconds": None,
@@ -114,6 +132,7 @@ def inspect_control(
         waivers=state["waivers"],
         today=dt.date.today(),
         now=dt.datetime.now(dt.UTC),
+        host_vars=state["host_vars"].get(host),
     )
     state["results"].append(result)
     return result
@@ -137,6 +156,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         conditions={
             "catalog": config.getoption("--catalog"),
             "waivers": config.getoption("--waivers"),
+            "extra_vars": config.getoption("--extra-vars"),
             "collect_seconds": state["collect_seconds"],
             "checks": len(results),
         },

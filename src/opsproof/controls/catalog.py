@@ -145,6 +145,16 @@ def _semantic(data: dict[str, Any]) -> Iterator[str]:
         ):
             if name is not None and not name.startswith(f"{role}_"):
                 yield f"{where(field)}: {name!r} is not prefixed with its role {role + '_'!r}"
+        threshold = control["check"].get("pass", {}).get("threshold")
+        if threshold is not None and "warn" in threshold:
+            warn, fail = threshold["warn"], threshold["fail"]
+            if (threshold["worse"] == "higher" and warn > fail) or (
+                threshold["worse"] == "lower" and warn < fail
+            ):
+                yield (
+                    f"{where('check.pass.threshold')}: warn {warn} lies beyond fail {fail} "
+                    f"(values are worse when {threshold['worse']})"
+                )
         refs = control["references"]
         if not (refs["cis"] or refs["mlps"] or refs.get("other")):
             yield f"{where('references')}: at least one of cis, mlps, other must name a reference"

@@ -13,10 +13,10 @@ from typing import Any, Literal, cast
 
 from opsproof.results.model import JSONValue
 
-Layer = Literal["os", "ssh", "firewall", "nginx", "tomcat", "postgresql"]
+Layer = Literal["os", "ssh", "firewall", "nginx", "tomcat", "postgresql", "health"]
 Severity = Literal["critical", "high", "medium", "low"]
 
-LAYERS: tuple[Layer, ...] = ("os", "ssh", "firewall", "nginx", "tomcat", "postgresql")
+LAYERS: tuple[Layer, ...] = ("os", "ssh", "firewall", "nginx", "tomcat", "postgresql", "health")
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 # The first part of a control id names its layer: OS-SYSCTL-001 is an os control.
 LAYER_PREFIX: Mapping[Layer, str] = {
@@ -26,6 +26,7 @@ LAYER_PREFIX: Mapping[Layer, str] = {
     "nginx": "NGX",
     "tomcat": "TC",
     "postgresql": "PG",
+    "health": "HLT",
 }
 
 
@@ -95,13 +96,17 @@ class Check:
     `cmd` is the shell command (run as root on the host) that prints what `reads` describes;
     `pass_` says when its output passes: {"equals": text} (the output, stripped),
     {"regex": pattern} (re.fullmatch on the stripped output) or {"empty": true} (no output:
-    each line printed is an offending item).
+    each line printed is an offending item), or {"threshold": {warn, fail, worse, unit}}
+    (operational health: each line is '<item> <number>', see opsproof.inspection.health).
+    `variables` are resolved per host from the inventory and role defaults; `{{ name }}` in
+    an equals rule is replaced by the host's value.
     """
 
     reads: str
     expect: JSONValue
     cmd: str | None = None
     pass_: Mapping[str, Any] | None = None
+    variables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,7 @@ class Control:
     remedy: str
     setting: Setting | None = None
     rationale_zh: str | None = None
+    group: str | None = None  # the inventory group it applies to; None: the layer's
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Control:
@@ -145,8 +151,10 @@ class Control:
                 expect=cast(JSONValue, data["check"]["expect"]),
                 cmd=data["check"].get("cmd"),
                 pass_=data["check"].get("pass"),
+                variables=tuple(data["check"].get("variables", ())),
             ),
             remedy=data["remedy"],
+            group=data.get("group"),
         )
 
     def variables(self) -> tuple[str, ...]:

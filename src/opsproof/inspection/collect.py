@@ -61,11 +61,13 @@ LAYER_GROUPS: Mapping[str, str | None] = {
     "nginx": "web",
     "tomcat": "app",
     "postgresql": "db",
+    "health": None,
 }
 
 
 def applies_to(control: Control, target: SshTarget) -> bool:
-    group = LAYER_GROUPS.get(control.layer)
+    """The control's own group if it names one, else its layer's group (None: every host)."""
+    group = control.group or LAYER_GROUPS.get(control.layer)
     return group is None or group in target.groups
 
 

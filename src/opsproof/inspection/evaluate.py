@@ -7,20 +7,62 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
 from opsproof.controls.model import Control
-from opsproof.errors import ConfigError
+from opsproof.errors import ConfigError, OpsproofError
+from opsproof.inspection import health
 from opsproof.inspection.collect import Observation
 from opsproof.results.model import CheckResult, JSONValue, Status, Waiver
 
 ACTUAL_MAX = 2000
 
 
-def verdict(control: Control, obs: Observation | None) -> tuple[Status, JSONValue]:
-    """pass / fail / error and what was found (the command's output, trimmed)."""
+@dataclass(frozen=True)
+class Unresolved:
+    """A host variable the inspection could not resolve, and why."""
+
+    reason: str
+
+
+HostVars = Mapping[str, Any]  # variable name -> value (or Unresolved) for one host
+
+
+def expected_for(control: Control, host_vars: HostVars | None = None) -> JSONValue:
+    """What the record shows as expected: the threshold in force, else the catalog's expect."""
+    rule = control.check.pass_ or {}
+    if "threshold" in rule:
+        try:
+            return cast(JSONValue, threshold_for(control, host_vars).to_dict())
+        except OpsproofError:
+            return cast(JSONValue, dict(rule["threshold"]))
+    if control.check.variables and "equals" in rule:
+        try:
+            return health.render(str(rule["equals"]), _known(host_vars))
+        except KeyError:
+            pass
+    return control.check.expect
+
+
+def _known(host_vars: HostVars | None) -> dict[str, Any]:
+    return {k: v for k, v in (host_vars or {}).items() if not isinstance(v, Unresolved)}
+
+
+def threshold_for(control: Control, host_vars: HostVars | None = None) -> health.Threshold:
+    """The control's threshold with the host's inventory override applied (ConfigError)."""
+    rule = (control.check.pass_ or {})["threshold"]
+    override = (host_vars or {}).get(control.variable)
+    if isinstance(override, Unresolved):
+        raise ConfigError(f"{control.variable}: {override.reason}", fix="fix the variable")
+    return health.Threshold.from_rule(rule, override, variable=control.variable)
+
+
+def verdict(
+    control: Control, obs: Observation | None, host_vars: HostVars | None = None
+) -> tuple[Status, JSONValue]:
+    """pass / warn / fail / error / not-applicable and what was found (output, trimmed)."""
     if control.check.cmd is None or control.check.pass_ is None:
         return "error", "no check command in the catalog for this control"
     if obs is None:
@@ -31,8 +73,28 @@ def verdict(control: Control, obs: Observation | None) -> tuple[Status, JSONValu
     if obs.rc != 0 and not out:
         return "error", f"check failed (rc={obs.rc}): {obs.stderr.strip()[:ACTUAL_MAX]}"
     rule = control.check.pass_
+    if control.layer == "health":
+        reason = health.not_applicable(out)
+        if reason is not None:
+            return "not-applicable", f"not measurable here: {reason}"
+    if "threshold" in rule:
+        try:
+            level, shown = health.assess(threshold_for(control, host_vars), health.parse(out))
+        except ValueError as err:
+            return "error", f"cannot read the measurement: {err}; output: {out[:500]}"
+        except OpsproofError as err:
+            return "error", f"bad threshold override: {err.message}"
+        return level, shown[:ACTUAL_MAX]
+    for name in control.check.variables:
+        value = (host_vars or {}).get(name)
+        if value is None or isinstance(value, Unresolved):
+            why = value.reason if isinstance(value, Unresolved) else "not defined for this host"
+            return "error", f"the intended value ({name}) is unknown: {why}"
     if "equals" in rule:
-        ok = out == str(rule["equals"]).strip()
+        wanted = str(rule["equals"])
+        if control.check.variables:
+            wanted = health.render(wanted, _known(host_vars))
+        ok = out == wanted.strip()
     elif "regex" in rule:
         ok = re.fullmatch(str(rule["regex"]), out) is not None
     else:  # empty: every printed line is an offending item
@@ -103,6 +165,16 @@ def load_waivers(path: Path) -> list[WaiverEntry]:
     return out
 
 
+def check_waivers(waivers: Sequence[WaiverEntry], control_ids: set[str], source: str) -> None:
+    """A waiver for a control the catalog does not have is a mistake, not a silent no-op."""
+    unknown = sorted({w.control for w in waivers} - control_ids)
+    if unknown:
+        raise ConfigError(
+            f"{source}: waiver for unknown control {', '.join(unknown)}",
+            fix="use an id from controls/catalog.yml (`opsproof controls list`)",
+        )
+
+
 def references(control: Control) -> tuple[str, ...]:
     refs = control.references
     return (
@@ -121,21 +193,29 @@ def result(
     waivers: Sequence[WaiverEntry],
     today: dt.date,
     now: dt.datetime,
+    host_vars: HostVars | None = None,
 ) -> CheckResult:
+    """The control's result on the host. A valid waiver turns anything but pass and
+    not-applicable into waived; an expired one makes a warn or fail a fail, saying so."""
     waiver: Waiver | None = None
     if in_lab and not control.lab.applies:
         status: Status = "not-applicable"
         actual: JSONValue = f"not applicable in the lab: {control.lab.reason}"
     else:
-        status, actual = verdict(control, obs)
+        status, actual = verdict(control, obs, host_vars)
         entry = next((w for w in waivers if w.covers(control.id, host)), None)
-        if entry is not None and status != "pass":
+        if entry is not None and status not in ("pass", "not-applicable"):
             if entry.expires >= today:
                 status = "waived"
                 waiver = Waiver(entry.justification, entry.approver, entry.expires, entry.ticket)
             else:
-                actual = f"{actual} (waiver expired {entry.expires.isoformat()})"
-    expected: Any = control.check.expect
+                if status == "warn":
+                    status = "fail"
+                actual = (
+                    f"{actual} (waiver expired {entry.expires.isoformat()}, "
+                    f"approved by {entry.approver})"
+                )
+    expected = expected_for(control, host_vars)
     return CheckResult(
         host=host,
         control_id=control.id,

@@ -1,7 +1,10 @@
 """The inspection record (巡检记录表) in Markdown and HTML, from a results document only.
 
 Chinese by default, English with lang="en". Header (platform, period, inspector, hosts),
-counts by severity and status, failures first with their remedy, then a table per host.
+counts by severity and status, failures first with their remedy, then warnings (health
+measurements past their warning threshold) and waivers (justification, approver, expiry),
+then a table per host with what each check found against what it expects (for a health
+check: the measured values and the thresholds in force).
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from pathlib import Path
 from typing import Literal
 
 from opsproof.inspection.evaluate import by_host
+from opsproof.inspection.health import describe
 from opsproof.results.model import CheckResult, ResultsDocument
 
 Lang = Literal["zh", "en"]
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-STATUSES = ("fail", "error", "waived", "pass", "not-applicable")
+STATUSES = ("fail", "error", "warn", "waived", "pass", "not-applicable")
 
 TEXT: dict[str, dict[Lang, str]] = {
     "title": {"zh": "巡检记录表", "en": "Inspection record"},
@@ -38,6 +42,11 @@ TEXT: dict[str, dict[Lang, str]] = {
     "summary": {"zh": "结果汇总", "en": "Summary"},
     "severity": {"zh": "严重程度", "en": "Severity"},
     "failures": {"zh": "不符合项（须整改）", "en": "Failures (to remedy)"},
+    "warnings": {"zh": "预警项（须关注）", "en": "Warnings (to watch)"},
+    "waivers": {"zh": "豁免项", "en": "Waivers"},
+    "justification": {"zh": "豁免理由", "en": "Justification"},
+    "approver": {"zh": "批准人", "en": "Approved by"},
+    "expires": {"zh": "有效期至", "en": "Expires"},
     "none": {"zh": "无", "en": "None"},
     "host": {"zh": "主机", "en": "Host"},
     "control": {"zh": "检查项", "en": "Control"},
@@ -59,6 +68,7 @@ TEXT: dict[str, dict[Lang, str]] = {
     "info": {"zh": "提示", "en": "info"},
     "pass": {"zh": "符合", "en": "pass"},
     "fail": {"zh": "不符合", "en": "fail"},
+    "warn": {"zh": "预警", "en": "warn"},
     "error": {"zh": "无法检查", "en": "error"},
     "waived": {"zh": "已豁免", "en": "waived"},
     "not-applicable": {"zh": "不适用", "en": "not applicable"},
@@ -84,6 +94,13 @@ def _cell(value: object) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:300]
 
 
+def _expected(value: object) -> str:
+    """A health threshold as 'warn >= 80 %, fail >= 90 %'; anything else as _cell."""
+    if isinstance(value, dict) and "worse" in value and "fail" in value:
+        return _cell(describe(value))
+    return _cell(value)
+
+
 def _ordered(results: Sequence[CheckResult]) -> list[CheckResult]:
     sev = {s: n for n, s in enumerate(SEVERITIES)}
     st = {s: n for n, s in enumerate(STATUSES)}
@@ -93,6 +110,8 @@ def _ordered(results: Sequence[CheckResult]) -> list[CheckResult]:
 def render(doc: ResultsDocument, lang: Lang = "zh") -> Record:
     checks = [r for r in doc.results if isinstance(r, CheckResult)]
     failures = [r for r in _ordered(checks) if r.status in ("fail", "error")]
+    warnings = [r for r in _ordered(checks) if r.status == "warn"]
+    waived = [r for r in _ordered(checks) if r.waiver is not None]
     counts: Counter[tuple[str, str]] = Counter((r.severity, r.status) for r in checks)
     run = doc.run
     header = [
@@ -121,7 +140,39 @@ def render(doc: ResultsDocument, lang: Lang = "zh") -> Record:
         for r in failures:
             md.append(
                 f"| {r.host} | {r.control_id} {_cell(_title(r, lang))} | {t(r.severity, lang)} | "
-                f"{_cell(r.actual)} | {_cell(r.expected)} | {_cell(r.remedy or '')} |"
+                f"{_cell(r.actual)} | {_expected(r.expected)} | {_cell(r.remedy or '')} |"
+            )
+    else:
+        md.append(t("none", lang))
+    md += ["", f"## {t('warnings', lang)}", ""]
+    if warnings:
+        md.append(
+            f"| {t('host', lang)} | {t('control', lang)} | {t('severity', lang)} | "
+            f"{t('actual', lang)} | {t('expected', lang)} | {t('remedy', lang)} |"
+        )
+        md.append("|---|---|---|---|---|---|")
+        for r in warnings:
+            md.append(
+                f"| {r.host} | {r.control_id} {_cell(_title(r, lang))} | {t(r.severity, lang)} | "
+                f"{_cell(r.actual)} | {_expected(r.expected)} | {_cell(r.remedy or '')} |"
+            )
+    else:
+        md.append(t("none", lang))
+    md += ["", f"## {t('waivers', lang)}", ""]
+    if waived:
+        md.append(
+            f"| {t('host', lang)} | {t('control', lang)} | {t('actual', lang)} | "
+            f"{t('justification', lang)} | {t('approver', lang)} | {t('expires', lang)} |"
+        )
+        md.append("|---|---|---|---|---|---|")
+        for r in waived:
+            w = r.waiver
+            assert w is not None
+            ticket = f" ({w.ticket})" if w.ticket else ""
+            md.append(
+                f"| {r.host} | {r.control_id} {_cell(_title(r, lang))} | {_cell(r.actual)} | "
+                f"{_cell(w.reason)}{_cell(ticket)} | {_cell(w.approved_by)} | "
+                f"{w.expires.isoformat() if w.expires else '-'} |"
             )
     else:
         md.append(t("none", lang))
@@ -130,16 +181,21 @@ def render(doc: ResultsDocument, lang: Lang = "zh") -> Record:
         md += ["", f"### {host}", ""]
         md.append(
             f"| {t('control', lang)} | {t('severity', lang)} | {t('status', lang)} | "
-            f"{t('actual', lang)} | {t('refs', lang)} |"
+            f"{t('actual', lang)} | {t('expected', lang)} | {t('refs', lang)} |"
         )
-        md.append("|---|---|---|---|---|")
+        md.append("|---|---|---|---|---|---|")
         for r in _ordered(rows):
             status = t(r.status, lang)
             if r.waiver:
-                status += f" ({t('waiver', lang)}: {r.waiver.reason}; {r.waiver.approved_by})"
+                until = r.waiver.expires.isoformat() if r.waiver.expires else "-"
+                status += (
+                    f" ({t('waiver', lang)}: {r.waiver.reason}; {r.waiver.approved_by}; "
+                    f"{t('expires', lang)} {until})"
+                )
             md.append(
-                f"| {r.control_id} {_cell(_title(r, lang))} | {t(r.severity, lang)} | {status} | "
-                f"{_cell(r.actual)} | {_cell('; '.join(r.references))} |"
+                f"| {r.control_id} {_cell(_title(r, lang))} | {t(r.severity, lang)} | "
+                f"{_cell(status)} | {_cell(r.actual)} | {_expected(r.expected)} | "
+                f"{_cell('; '.join(r.references))} |"
             )
     md += ["", t("sign", lang), ""]
     markdown = "\n".join(md)
@@ -155,11 +211,15 @@ def _html(markdown: str, lang: Lang) -> str:
         if not table:
             return
         head, *rows = table
+        # Rows are coloured by their status cell (the per-host tables have one).
+        col = next((i for i, c in enumerate(head) if c in (TEXT["status"]["zh"], "Status")), None)
         body.append("<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr></thead>")
         body.append(
             "<tbody>"
             + "".join(
-                f'<tr class="{_row_class(r)}">' + "".join(f"<td>{c}</td>" for c in r) + "</tr>"
+                f'<tr class="{_row_class(r[col] if col is not None and col < len(r) else "")}">'
+                + "".join(f"<td>{c}</td>" for c in r)
+                + "</tr>"
                 for r in rows
             )
             + "</tbody></table>"
@@ -193,7 +253,8 @@ def _html(markdown: str, lang: Lang) -> str:
         "table{border-collapse:collapse;margin:1em 0;width:100%;font-size:13px}"
         "th,td{border:1px solid #999;padding:4px 6px;text-align:left;vertical-align:top}"
         "th{background:#eee}td:nth-child(2),td:nth-child(3){white-space:nowrap}"
-        "tr.fail td{background:#fde2e2}tr.waived td{background:#fff4d6}"
+        "tr.fail td{background:#fde2e2}tr.warn td{background:#ffe9c7}"
+        "tr.waived td{background:#e3ecfa}"
         ".meta{margin:2px 0}"
         f"</style></head><body>\n{chr(10).join(body)}\n</body></html>\n"
     )
@@ -201,13 +262,14 @@ def _html(markdown: str, lang: Lang) -> str:
 
 _STATUS_WORDS = {
     "fail": ("不符合", "无法检查", "fail", "error"),
+    "warn": ("预警", "warn"),
     "waived": ("已豁免", "waived"),
 }
 
 
-def _row_class(cells: Sequence[str]) -> str:
+def _row_class(status_cell: str) -> str:
     for cls, words in _STATUS_WORDS.items():
-        if any(c.startswith(w) for c in cells for w in words):
+        if any(status_cell.startswith(w) for w in words):
             return cls
     return ""
 
