@@ -315,27 +315,73 @@ def percentile_chart(data: ReportData) -> str:
 def _plan_blocks(
     data: ReportData, subsystem: str | None = None
 ) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(heading, [(field, text)]) per captured plan, optionally of one subsystem."""
+    """(heading, [(label, text)]) per captured plan, optionally of one subsystem."""
     blocks = []
     for plan in data.plans:
-        fields = plan.to_dict()
-        if subsystem is not None and fields.get("subsystem") not in (subsystem, None):
+        f = plan.to_dict()
+        if subsystem is not None and f.get("subsystem") != subsystem:
             continue
-        if subsystem is not None and "subsystem" not in fields:
+        if "plan_text" in f:
+            used = "uses its index" if f.get("index_used") else "does NOT use its index"
+            heading = (
+                f"{f.get('subsystem')} {f.get('endpoint')} — index {f.get('index')} on "
+                f"{f.get('table')}, profile {f.get('profile')}: {f.get('execution_ms')} ms, {used}"
+            )
+            blocks.append(
+                (heading, [("query", str(f.get("query"))), ("plan", str(f["plan_text"]))])
+            )
             continue
         short = [
             f"{k}={v}"
-            for k, v in fields.items()
+            for k, v in f.items()
             if isinstance(v, str | int | float) and len(str(v)) <= 60
         ]
         long = [
             (k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, indent=1))
-            for k, v in fields.items()
+            for k, v in f.items()
             if not (isinstance(v, str | int | float) and len(str(v)) <= 60)
             and v not in (None, [], {})
         ]
         blocks.append((", ".join(short), long))
     return blocks
+
+
+def plans_table(data: ReportData) -> Table | None:
+    """Per declared index: its hot query's execution time under each profile."""
+    found: dict[tuple[str, str, str], dict[str, dict[str, JSONValue]]] = defaultdict(dict)
+    for plan in data.plans:
+        f = plan.to_dict()
+        if "plan_text" not in f:
+            continue
+        key = (str(f.get("subsystem")), str(f.get("index")), str(f.get("endpoint")))
+        found[key][str(f.get("profile"))] = f
+    if not found:
+        return None
+    rows = []
+    for (sub, index, endpoint), by_profile in sorted(found.items()):
+        b, c = by_profile.get(data.baseline, {}), by_profile.get(data.candidate, {})
+        rows.append(
+            (
+                sub,
+                index,
+                endpoint,
+                str(b.get("execution_ms", "–")),
+                str(c.get("execution_ms", "–")),
+                "yes" if c.get("index_used") else "no",
+            )
+        )
+    return Table(
+        "Declared indexes: EXPLAIN (ANALYZE, BUFFERS) of the query each serves",
+        (
+            "subsystem",
+            "index",
+            "endpoint",
+            f"{data.baseline} execution ms",
+            f"{data.candidate} execution ms",
+            f"index used under {data.candidate}",
+        ),
+        tuple(rows),
+    )
 
 
 def shortfalls(data: ReportData) -> list[tuple[str, list[str], list[str]]]:
@@ -425,6 +471,9 @@ def render_markdown(doc: ResultsDocument, doc_dir: Path) -> str:
         if not problems
         else "\n".join(f"- PROBLEM: {p}" for p in problems) + "\n"
     )
+    ptable = plans_table(data)
+    if ptable:
+        parts.append(_md_table(ptable))
     parts += ["## Plans", ""]
     blocks = _plan_blocks(data)
     if not blocks:
@@ -482,6 +531,9 @@ def render_html(doc: ResultsDocument, doc_dir: Path) -> str:
         if not problems
         else "<ul>" + "".join(f"<li class='bad'>{escape(p)}</li>" for p in problems) + "</ul>"
     )
+    ptable = plans_table(data)
+    if ptable:
+        parts.append(_html_table(ptable))
     parts.append("<h2>Plans</h2>")
     blocks = _plan_blocks(data)
     if not blocks:

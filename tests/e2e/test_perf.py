@@ -1,0 +1,146 @@
+"""A short perf-compare on the lab: two real profile switches, repeated Locust runs, the
+report and the regression gate. Figures are not asserted (the machine is shared and
+noisy); what is asserted is that the report exists, validates and adds up, that the
+ratios shown are computed from the numbers shown, and that the gate can fail.
+
+Wall time: about 3-4 minutes (three `make tune` runs and 2 x (5 + 2 x 13) s of load).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import Run, psql, sh
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def compare_dir(provisioned: Run, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("perf") / "compare"
+    run = sh(
+        "make",
+        "perf-compare",
+        "REPEATS=2",
+        "RUN_TIME=10",
+        "WARMUP=3",
+        "WARMUP_RUN=5",
+        "USERS=8",
+        f"ARGS=--out-dir {out}",
+        timeout=1500,
+    )
+    assert run.rc == 0, run.out[-4000:]
+    return out
+
+
+def load_doc(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def test_report_files_exist_and_validate(compare_dir: Path) -> None:
+    for name in ("results.json", "report.md", "report.html", "tune-restore.log"):
+        assert (compare_dir / name).is_file(), name
+    for profile in ("baseline", "optimised"):
+        for rep in (1, 2):
+            run_dir = compare_dir / profile / f"run-{rep}"
+            for name in ("locust.html", "locust_stats.csv", "locust_stats_history.csv"):
+                assert (run_dir / name).is_file(), run_dir / name
+    validate = sh(".venv/bin/opsproof", "results", "validate", str(compare_dir / "results.json"))
+    assert validate.rc == 0, validate.out
+    html = (compare_dir / "report.html").read_text(encoding="utf-8")
+    assert html.count("<svg") == 2  # percentiles per subsystem, latency over time
+
+
+def test_counts_add_up(compare_dir: Path) -> None:
+    doc = load_doc(compare_dir / "results.json")
+    loads = [r for r in doc["results"] if r["type"] == "load"]
+    assert {r["profile"] for r in loads} == {"baseline", "optimised"}
+    runs: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for r in loads:
+        assert 0 <= r["failures"] <= r["requests"]
+        runs[(r["profile"], r["repetition"])].append(r)
+    assert len(runs) == 4
+    for rows in runs.values():
+        total = next(r for r in rows if r["scope"] == "total")
+        endpoints = [r for r in rows if r["scope"] == "endpoint"]
+        subsystems = [r for r in rows if r["scope"] == "subsystem"]
+        assert total["requests"] > 0
+        assert sum(r["requests"] for r in endpoints) == total["requests"]
+        assert sum(r["failures"] for r in endpoints) == total["failures"]
+        assert sum(r["requests"] for r in subsystems) == total["requests"]
+        for sub in subsystems:
+            mine = [r for r in endpoints if r["subsystem"] == sub["subsystem"]]
+            assert sum(r["requests"] for r in mine) == sub["requests"]
+        # Every persona ran: all six subsystems answered in every run.
+        assert {r["subsystem"] for r in subsystems} == {
+            "sharing",
+            "intake",
+            "investment",
+            "publishing",
+            "reporting",
+            "oa",
+        }
+
+
+def test_ratios_shown_are_computed_from_the_numbers_shown(compare_dir: Path) -> None:
+    doc = load_doc(compare_dir / "results.json")
+    comps = [r for r in doc["results"] if r["type"] == "comparison"]
+    assert comps
+    for c in comps:
+        assert c["baseline"] == pytest.approx(sum(c["baseline_values"]) / 2)
+        assert c["candidate"] == pytest.approx(sum(c["candidate_values"]) / 2)
+        assert c["ratio"] == pytest.approx(c["candidate"] / c["baseline"])
+    # The Markdown summary: baseline p95, optimised p95 and the ratio as displayed.
+    md = (compare_dir / "report.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\w+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \|", md, re.MULTILINE)
+    assert {r[0] for r in rows} >= {"oa", "publishing", "reporting", "all"}
+    for _, base, cand, ratio in rows:
+        shown = float(cand) / float(base)
+        assert float(ratio) == pytest.approx(shown, rel=0.01, abs=0.001)
+    assert "The numbers add up" in md
+
+
+def test_the_switch_was_real_and_the_lab_is_back_in_its_profile(compare_dir: Path) -> None:
+    doc = load_doc(compare_dir / "results.json")
+    cond = doc["run"]["conditions"]
+    live = cond["profiles"]
+    assert live["baseline"]["live"]["db01"] != live["optimised"]["live"]["db01"]
+    home = cond["inventory_profile"]
+    assert f"restore-{home}" in cond["tune_s"]
+    if home == "baseline":  # the baseline keeps primary keys only
+        extra = psql(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' "
+            "AND indexname NOT LIKE '%_pkey'"
+        )
+        assert extra == ["0"]
+
+
+def test_gate_passes_on_itself_and_fails_on_a_synthetic_regression(
+    compare_dir: Path, tmp_path: Path
+) -> None:
+    result = compare_dir / "results.json"
+    same = sh("make", "perf-gate", f"BASE={result}", f"NEW={result}", "ARGS=--min-requests 1")
+    assert same.rc == 0, same.out
+    assert "gate: ok" in same.out
+    doc = load_doc(result)
+    slowed = None
+    for r in doc["results"]:
+        if r["type"] == "load" and r["profile"] == "optimised" and r["scope"] == "endpoint":
+            if slowed is None and r["p95_ms"]:
+                slowed = r["endpoint"]
+            if r["endpoint"] == slowed:
+                r["p95_ms"] = r["p95_ms"] * 2
+    assert slowed is not None
+    worse = tmp_path / "worse.json"
+    worse.write_text(json.dumps(doc), encoding="utf-8")
+    gate = sh("make", "perf-gate", f"BASE={result}", f"NEW={worse}", "ARGS=--min-requests 1")
+    assert gate.rc != 0, gate.out
+    assert "REGRESSED" in gate.out
+    assert slowed in gate.out
