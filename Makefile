@@ -105,6 +105,16 @@ e2e: deps venv ## End-to-end tests on the lab (provision, idempotence, check mod
 probe: venv ## Median latency of every platform endpoint, one request at a time (ROUNDS=15)
 	$(BIN)/opsproof probe --rounds $(or $(ROUNDS),15)
 
+EXPERIMENT ?=
+CHAOS_DIR ?= reports/chaos/$(shell TZ=Asia/Shanghai date +%F)
+.PHONY: chaos
+chaos: venv ## Chaos experiments in chaos/ (all, or EXPERIMENT=<name>) -> reports/chaos/<date>
+	$(CHANGE_LOCK) $(BIN)/opsproof chaos run -i $(INVENTORY) $(foreach e,$(EXPERIMENT),-e $(e)) --out $(CHAOS_DIR) $(ARGS)
+
+.PHONY: chaos-restore
+chaos-restore: venv ## Remove every fault a chaos experiment can leave behind, start the services
+	$(BIN)/opsproof chaos restore -i $(INVENTORY) $(ARGS)
+
 # --- performance: loadtests/ (Locust) and opsproof perf ------------------------------------
 # Knobs: USERS (24), SPAWN_RATE (= USERS), WARMUP (s, 10), RUN_TIME (measured s, 60),
 # USER_RATE (task runs/s per user, 1), MIX (floored|natural), TAGS (subsystems, comma list),

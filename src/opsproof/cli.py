@@ -13,6 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", required=True)
     # Each concern registers its own sub-commands; keep imports local to the group.
     from opsproof import inventory, probe, recap
+    from opsproof.chaos import runner as chaos_runner
     from opsproof.controls import cli as controls_cli
     from opsproof.lab import cli as lab_cli
     from opsproof.perf import cli as perf_cli
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe.register(groups)
     recap.register(groups)
     controls_cli.register(groups)
+    chaos_runner.register(groups)
     perf_cli.register(groups)
     return parser
 

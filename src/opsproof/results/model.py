@@ -252,6 +252,9 @@ class ExperimentResult:
     writes_lost: int
     rollback_ok: bool
     journal: str
+    target: str | None = None
+    mechanism: str | None = None
+    finding: str | None = None
 
     def to_dict(self) -> dict[str, JSONValue]:
         return {
@@ -269,6 +272,9 @@ class ExperimentResult:
             "writes_lost": self.writes_lost,
             "rollback_ok": self.rollback_ok,
             "journal": self.journal,
+            "target": self.target,
+            "mechanism": self.mechanism,
+            "finding": self.finding,
         }
 
     @classmethod
@@ -287,6 +293,9 @@ class ExperimentResult:
             writes_lost=data["writes_lost"],
             rollback_ok=data["rollback_ok"],
             journal=data["journal"],
+            target=data.get("target"),
+            mechanism=data.get("mechanism"),
+            finding=data.get("finding"),
         )
 
 

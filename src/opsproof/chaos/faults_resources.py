@@ -1,0 +1,118 @@
+"""Resource faults: a data volume filled to N %, CPU saturation with stress-ng.
+
+The disk fill refuses any path whose filesystem is `/` or is not a size-limited volume of its
+own (a loop-mounted image, a block device, a tmpfs): filling the root of a container fills the
+machine's own disk. The fill file is always removed; CPU load runs as a transient systemd unit
+bounded twice (stress-ng --timeout and RuntimeMaxSec) and is stopped by the rollback.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from typing import Any
+
+from opsproof.chaos import context
+from opsproof.errors import ConfigError, OpsproofError
+
+FILL_NAME = ".opsproof-chaos-fill"
+CPU_UNIT = "opsproof-chaos-cpu"
+SIZE_LIMITED_FSTYPES = {"ext4", "ext3", "xfs", "btrfs", "tmpfs"}
+
+
+def check_volume(path: str, target: str, source: str, fstype: str) -> None:
+    """Refuse a volume that is not safe to fill (pure: unit-tested)."""
+    if target == "/":
+        raise ConfigError(
+            f"chaos: {path} is on the root filesystem; filling it would fill the host's disk",
+            fix="fill only a size-limited data volume mounted on its own (the lab: /srv/data)",
+        )
+    if fstype not in SIZE_LIMITED_FSTYPES or not (source.startswith("/dev/") or fstype == "tmpfs"):
+        raise ConfigError(
+            f"chaos: {path} is on {source} ({fstype}), not a size-limited volume",
+            fix="fill only a volume backed by a block device, a loop image or a size-limited tmpfs",
+        )
+
+
+def fill_bytes(size: int, used: int, percent: float) -> int:
+    """Bytes to allocate so that used/size reaches `percent` (0 when it already does)."""
+    if not 1 <= percent <= 98:
+        raise ConfigError(
+            f"chaos: fill percent {percent} is out of range",
+            fix="give a fill between 1 and 98 (percent) in the experiment's arguments",
+        )
+    return max(0, int(size * percent / 100) - used)
+
+
+def fill_volume(
+    host: str, path: str = "/srv/data", percent: float = 95, duration_s: float = 30
+) -> dict[str, Any]:
+    found = context.sudo(host, f"findmnt -n -o TARGET,SOURCE,FSTYPE --target {shlex.quote(path)}")
+    target, source, fstype = found.stdout.split()[:3]
+    check_volume(path, target, source, fstype)
+    usage = context.sudo(host, f"df -B1 --output=size,used {shlex.quote(target)} | tail -1")
+    size, used = (int(v) for v in usage.stdout.split())
+    need = fill_bytes(size, used, percent)
+    fill = f"{target.rstrip('/')}/{FILL_NAME}"
+    held = max(1.0, min(float(duration_s), 180.0))
+    injected = time.time()
+    try:
+        context.sudo(host, f"fallocate -l {need} {shlex.quote(fill)}")
+        after = context.sudo(host, f"df --output=pcent {shlex.quote(target)} | tail -1")
+        time.sleep(held)
+    finally:
+        context.sudo(host, f"rm -f {shlex.quote(fill)}")
+    return {
+        "injected_at": injected,
+        "cleared_at": time.time(),
+        "volume": target,
+        "source": source,
+        "filled_bytes": need,
+        "use_during": after.stdout.strip(),
+    }
+
+
+def verify_volume(host: str, path: str = "/srv/data") -> dict[str, Any]:
+    """Rollback: the fill file is gone."""
+    found = context.sudo(host, f"findmnt -n -o TARGET --target {shlex.quote(path)}")
+    fill = f"{found.stdout.strip().rstrip('/')}/{FILL_NAME}"
+    context.sudo(host, f"rm -f {shlex.quote(fill)}")
+    left = context.sudo(host, f"test -e {shlex.quote(fill)}", check=False)
+    if left.rc == 0:
+        raise OpsproofError(f"chaos: rollback failed: {fill} still on {host}", fix=f"rm {fill}")
+    return {"verified": True}
+
+
+def cpu_stress(host: str, duration_s: float = 30, workers: int = 0) -> dict[str, Any]:
+    """stress-ng on every CPU (workers=0) for duration_s, in a transient unit."""
+    held = int(max(1, min(float(duration_s), 300)))
+    have = context.sudo(host, "command -v stress-ng", check=False)
+    if have.rc != 0:
+        raise OpsproofError(
+            f"chaos: stress-ng is not installed on {host}",
+            fix="add stress-ng to baseline_extra_packages for the host and run make provision",
+        )
+    context.sudo(host, f"systemctl stop {CPU_UNIT}; systemctl reset-failed {CPU_UNIT}", check=False)
+    injected = time.time()
+    try:
+        context.sudo(
+            host,
+            f"systemd-run --quiet --unit={CPU_UNIT} -p RuntimeMaxSec={held + 15} "
+            f"stress-ng --cpu {int(workers)} --timeout {held}s --quiet",
+        )
+        time.sleep(held)
+    finally:
+        context.sudo(host, f"systemctl stop {CPU_UNIT}", check=False)
+    return {"injected_at": injected, "cleared_at": time.time(), "held_s": held, "workers": workers}
+
+
+def verify_cpu_stopped(host: str) -> dict[str, Any]:
+    """Rollback: the stress unit is not running."""
+    context.sudo(host, f"systemctl stop {CPU_UNIT}", check=False)
+    state = context.sudo(host, f"systemctl is-active {CPU_UNIT}", check=False)
+    if state.stdout.strip() in ("active", "activating", "deactivating"):
+        raise OpsproofError(
+            f"chaos: rollback failed: {CPU_UNIT} still running on {host}",
+            fix=f"systemctl stop {CPU_UNIT} on {host}",
+        )
+    return {"verified": True}

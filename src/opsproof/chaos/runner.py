@@ -1,0 +1,287 @@
+"""`opsproof chaos run|restore|list`: run Chaos Toolkit experiments with the monitor and the
+writer around them, the safety net after them, the lost-write audit, and the summary."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from opsproof.chaos import audit, context, report, restore, steady, timings
+from opsproof.chaos.load import Monitor, Writer
+from opsproof.errors import ConfigError, OpsproofError
+from opsproof.results import (
+    ExperimentResult,
+    ResultsDocument,
+    run_meta_from_environment,
+    write_results,
+)
+
+CHAOS_TIMEOUT_S = 900
+SETTLE_TIMEOUT_S = 180
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    path: Path
+    fault: str
+    target: str
+    mechanism: str
+
+
+def load_experiment(path: Path) -> Experiment:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ConfigError(
+            f"{path}: not a readable JSON experiment: {err}", fix="fix the file"
+        ) from None
+    ext = next((e for e in data.get("extensions", []) if e.get("name") == "opsproof"), None)
+    if ext is None or not all(k in ext for k in ("fault", "target", "mechanism")):
+        raise ConfigError(
+            f"{path}: no `extensions` entry named opsproof with fault, target and mechanism",
+            fix='add {"name": "opsproof", "fault": ..., "target": ..., "mechanism": ...}',
+        )
+    return Experiment(path.stem, path, ext["fault"], ext["target"], ext["mechanism"])
+
+
+def discover(directory: Path, names: list[str]) -> list[Experiment]:
+    found = {p.stem: p for p in sorted(directory.glob("*.json"))}
+    if not found:
+        raise ConfigError(f"{directory}: no experiments (*.json)", fix="pass --dir chaos")
+    unknown = [n for n in names if n not in found]
+    if unknown:
+        raise ConfigError(
+            f"unknown experiment(s) {', '.join(unknown)}",
+            fix=f"choose from: {', '.join(found)} (EXPERIMENT=<name>)",
+        )
+    return [load_experiment(found[n]) for n in (names or list(found))]
+
+
+def _activities(entries: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [e for e in entries or [] if isinstance(e, dict)]
+
+
+def fault_output(journal: dict[str, Any]) -> dict[str, Any] | None:
+    for entry in _activities(journal.get("run")):
+        out = entry.get("output")
+        if isinstance(out, dict) and "injected_at" in out:
+            return out
+    return None
+
+
+def recovery_output(journal: dict[str, Any]) -> dict[str, Any] | None:
+    for entry in _activities(journal.get("run")):
+        out = entry.get("output")
+        if isinstance(out, dict) and "recovered" in out:
+            return out
+    return None
+
+
+def service_output(journal: dict[str, Any]) -> dict[str, Any] | None:
+    for entry in _activities(journal.get("run")):
+        out = entry.get("output")
+        if isinstance(out, dict) and "restarts" in out and "active" in out:
+            return out
+    return None
+
+
+def rollbacks_verified(journal: dict[str, Any]) -> bool:
+    entries = _activities(journal.get("rollbacks"))
+    return bool(entries) and all(
+        e.get("status") == "succeeded"
+        and isinstance(e.get("output"), dict)
+        and e["output"].get("verified") is True
+        for e in entries
+    )
+
+
+def hypothesis(journal: dict[str, Any], when: str) -> bool:
+    state = (journal.get("steady_states") or {}).get(when) or {}
+    return bool(state.get("steady_state_met"))
+
+
+def run_chaos(exp: Experiment, journal_path: Path, log_path: Path, env: dict[str, str]) -> None:
+    chaos = Path(sys.executable).with_name("chaos")
+    cmd = [str(chaos), "--log-file", str(log_path), "run", "--rollback-strategy", "always"]
+    cmd += ["--journal-path", str(journal_path), str(exp.path)]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    try:
+        proc.wait(timeout=CHAOS_TIMEOUT_S)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        # One SIGINT: Chaos Toolkit stops the method and plays the rollbacks.
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> ExperimentResult:
+    marker = f"chaos-{run_id[-8:]}-{exp.name}"
+    journal_path = out / f"{exp.name}.journal.json"
+    journal_path.unlink(missing_ok=True)
+    print(f"chaos: {exp.name}: {exp.fault} on {exp.target}", file=sys.stderr, flush=True)
+    monitor, writer = Monitor(), Writer(marker)
+    monitor.start()
+    writer.start()
+    fixed: list[str] = []
+    try:
+        time.sleep(2)  # a baseline of samples and writes before the fault
+        run_chaos(exp, journal_path, out / f"{exp.name}.log", env)
+    finally:
+        fixed = restore.restore_all()  # the safety net, whatever happened above
+        if fixed:
+            print(f"chaos: {exp.name}: the safety net had to fix {fixed}", file=sys.stderr)
+        settled = steady.wait_for_steady_state(SETTLE_TIMEOUT_S)
+        time.sleep(2)
+        writer.stop()
+        monitor.stop()
+    journal: dict[str, Any] = (
+        json.loads(journal_path.read_text(encoding="utf-8")) if journal_path.exists() else {}
+    )
+    result = audit.audit(writer.writes, marker)
+    fault = fault_output(journal)
+    recovery = recovery_output(journal)
+    finding = None
+    if fault is None:
+        ttd = ttr = None
+        requests = errors = 0
+        finding = f"the fault was not injected (journal status {journal.get('status')})"
+    else:
+        t = timings.compute(monitor.samples(), fault["injected_at"], fault["cleared_at"])
+        ttd, ttr = t.time_to_detect_s, t.time_to_recover_s
+        samples = monitor.request_samples() + writer.samples()
+        requests, errors = timings.in_window(samples, fault["injected_at"], t.window_end)
+        if recovery is not None and not recovery["recovered"]:
+            ttr = None
+            finding = (
+                f"did not recover by itself within {recovery['waited_s']:.0f} s; "
+                "the rollback restored it"
+            )
+    service = service_output(journal)
+    if (
+        fault
+        and service
+        and "restarts_before" in fault
+        and service["restarts"] <= fault["restarts_before"]
+    ):
+        note = (
+            f"systemd did not restart {service['unit']} (NRestarts "
+            f"{fault['restarts_before']} -> {service['restarts']}, now {service['active']})"
+        )
+        finding = note + ("; " + finding if finding else "")
+    if fixed:
+        finding = (finding + "; " if finding else "") + f"safety net fixed {', '.join(fixed)}"
+    if result.lost:
+        finding = (finding + "; " if finding else "") + f"lost ids {result.lost_ids[:10]}"
+    if not settled["recovered"]:
+        finding = (finding + "; " if finding else "") + "steady state not back after the run"
+    return ExperimentResult(
+        name=exp.name,
+        fault=exp.fault,
+        hypothesis_met_before=hypothesis(journal, "before"),
+        hypothesis_met_after=hypothesis(journal, "after"),
+        time_to_detect_s=None if ttd is None else round(ttd, 2),
+        time_to_recover_s=None if ttr is None else round(ttr, 2),
+        requests_during_fault=requests,
+        error_rate=round(errors / requests, 4) if requests else 0.0,
+        writes_acknowledged=result.acknowledged,
+        writes_failed=result.failed,
+        writes_lost=result.lost,
+        rollback_ok=rollbacks_verified(journal) and not fixed,
+        journal=str(journal_path),
+        target=context.resolve_host(exp.target).name,
+        mechanism=exp.mechanism,
+        finding=finding,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    os.environ["OPSPROOF_INVENTORY"] = args.inventory
+    if args.confirm_production:
+        os.environ["OPSPROOF_CHAOS_CONFIRM"] = context.CONFIRM_VALUE
+    experiments = discover(Path(args.dir), [n for n in args.experiment or [] if n])
+    day = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d")
+    out = Path(args.out or f"reports/chaos/{day}")
+    out.mkdir(parents=True, exist_ok=True)
+    hosts = [t.name for t in context._targets(args.inventory)]
+    for name in hosts:  # refusal rules before any fault: unknown or unconfirmed hosts stop here
+        context.target(name)
+    meta = run_meta_from_environment(
+        "chaos",
+        inventory=args.inventory,
+        hosts=hosts,
+        extra_tools=("chaostoolkit", "chaostoolkit-lib"),
+        conditions={"experiments": [e.name for e in experiments], "writer_rate_per_s": 4.0},
+    )
+    env = {**os.environ, "OPSPROOF_INVENTORY": args.inventory}
+    results: list[ExperimentResult] = []
+    try:
+        for exp in experiments:
+            results.append(run_one(exp, out, meta.id, env))
+            print(" | ".join(report.row(results[-1])), file=sys.stderr, flush=True)
+    finally:
+        doc = ResultsDocument(run=meta.finished(), results=tuple(results))
+        if results:
+            write_results(doc, out / "summary.json")
+            write_results(doc, out / f"summary-{meta.id}.json")
+            report.write(doc, out, [r.journal for r in results])
+            print(f"chaos: summary in {out}/summary.{{json,md,html}}", file=sys.stderr)
+    bad = [r for r in results if r.writes_lost or not r.rollback_ok]
+    return 1 if bad else 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    os.environ["OPSPROOF_INVENTORY"] = args.inventory
+    if args.confirm_production:
+        os.environ["OPSPROOF_CHAOS_CONFIRM"] = context.CONFIRM_VALUE
+    fixed = restore.restore_all()
+    print("restored: " + (", ".join(fixed) if fixed else "nothing to restore"))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for exp in discover(Path(args.dir), []):
+        print(f"{exp.name:16} {exp.target:8} {exp.fault} ({exp.mechanism})")
+    return 0
+
+
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = groups.add_parser("chaos", help="chaos experiments (Chaos Toolkit) on the hosts")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, func, text in (
+        ("run", cmd_run, "run experiments, audit writes, write the summary"),
+        ("restore", cmd_restore, "remove every fault opsproof can inject, start the services"),
+        ("list", cmd_list, "list the experiments"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("-i", "--inventory", default="inventories/lab")
+        sub.add_argument("--dir", default="chaos", help="directory of experiment files")
+        sub.add_argument(
+            "--confirm-production",
+            action="store_true",
+            help="allow faults on hosts outside the inventory's lab group",
+        )
+        sub.set_defaults(func=func)
+        if name == "run":
+            sub.add_argument("-e", "--experiment", action="append", help="name (repeatable)")
+            sub.add_argument("--out", help="report directory (default reports/chaos/<date>)")
+
+
+__all__ = ["OpsproofError", "register"]
