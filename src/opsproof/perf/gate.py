@@ -3,8 +3,8 @@
 An endpoint regresses when its p95 (mean over the repetitions) grew by more than the p95
 threshold (a fraction: 0.2 = 20 %), or its error rate (failures / requests over all
 repetitions) grew by more than the error threshold (an absolute fraction), or it was
-measured in BASE and is missing from NEW. Endpoints with fewer requests than
---min-requests in either file are listed as skipped, not judged.
+measured in BASE (at least --min-requests times) and is missing from NEW. Endpoints with
+fewer requests than --min-requests in either file are listed as skipped, not judged.
 """
 
 from __future__ import annotations
@@ -100,7 +100,11 @@ def judge(
     for key in sorted(base):
         b, n = base[key], new.get(key)
         if n is None:
-            verdicts.append(Verdict(key, "missing", ("not measured in NEW",), b, None))
+            if b.requests < min_requests:  # rare in BASE: its absence may be chance
+                why = f"{b.requests} requests in BASE < {min_requests}, none in NEW"
+                verdicts.append(Verdict(key, "skipped", (why,), b, None))
+            else:
+                verdicts.append(Verdict(key, "missing", ("not measured in NEW",), b, None))
             continue
         if b.requests < min_requests or n.requests < min_requests:
             why = f"{b.requests} / {n.requests} requests < {min_requests}"
