@@ -81,6 +81,14 @@ provision: deps venv ## Create the lab if needed, then apply playbooks/site.yml
 	$(BIN)/opsproof inventory check -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)')
 	$(CHANGE_LOCK) $(PLAYBOOK) playbooks/site.yml
 
+PROFILE ?=
+.PHONY: tune
+tune: venv ## Switch the tuning profile, only what it changes: PROFILE=baseline|optimised
+	@case "$(PROFILE)" in baseline|optimised) ;; \
+	  *) echo "tune: PROFILE='$(PROFILE)' is not a profile: use PROFILE=baseline or PROFILE=optimised" >&2; exit 2;; esac
+	$(CHANGE_LOCK) $(BIN)/ansible-playbook -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)') --tags tuning \
+	  -e opsproof_tuning_profile=$(PROFILE) $(ARGS) playbooks/tune.yml
+
 .PHONY: check
 check: venv ## Dry run with diff: shows drift from the code (changes nothing)
 	$(PLAYBOOK) --check --diff playbooks/site.yml

@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     from opsproof.controls import cli as controls_cli
     from opsproof.lab import cli as lab_cli
     from opsproof.perf import cli as perf_cli
+    from opsproof.perf import explain_cli
     from opsproof.results import cli as results_cli
 
     lab_cli.register(groups)
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     controls_cli.register(groups)
     chaos_runner.register(groups)
     perf_cli.register(groups)
+    explain_cli.register(groups)
     return parser
 
 

@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Literal, TypeAlias, cast
 SCHEMA_VERSION = "1.0"
 
 JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
-RunKind = Literal["inspection", "loadtest", "chaos", "provision", "perf-compare"]
+RunKind = Literal["inspection", "loadtest", "chaos", "provision", "perf-compare", "explain"]
 Severity = Literal["critical", "high", "medium", "low", "info"]
 Status = Literal["pass", "warn", "fail", "waived", "not-applicable", "error"]
 
@@ -422,13 +422,90 @@ def _fields(obj: LoadResult | Comparison) -> dict[str, JSONValue]:
     return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
+@dataclass(frozen=True)
+class PlanResult:
+    """EXPLAIN (ANALYZE, BUFFERS) of the query a declared index serves, under one profile."""
+
+    TYPE: ClassVar[str] = "plan"
+
+    host: str
+    subsystem: str
+    endpoint: str
+    index: str
+    table: str
+    profile: str
+    query: str
+    plan_text: str
+    plan: JSONValue
+    planning_ms: float
+    execution_ms: float
+    index_exists: bool
+    index_used: bool
+    indexes_used: tuple[str, ...]
+    shared_hit_blocks: int
+    shared_read_blocks: int
+    timestamp: dt.datetime
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        return {
+            "type": self.TYPE,
+            "host": self.host,
+            "subsystem": self.subsystem,
+            "endpoint": self.endpoint,
+            "index": self.index,
+            "table": self.table,
+            "profile": self.profile,
+            "query": self.query,
+            "plan_text": self.plan_text,
+            "plan": self.plan,
+            "planning_ms": self.planning_ms,
+            "execution_ms": self.execution_ms,
+            "index_exists": self.index_exists,
+            "index_used": self.index_used,
+            "indexes_used": list(self.indexes_used),
+            "shared_hit_blocks": self.shared_hit_blocks,
+            "shared_read_blocks": self.shared_read_blocks,
+            "timestamp": format_timestamp(self.timestamp),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanResult:
+        return cls(
+            host=data["host"],
+            subsystem=data["subsystem"],
+            endpoint=data["endpoint"],
+            index=data["index"],
+            table=data["table"],
+            profile=data["profile"],
+            query=data["query"],
+            plan_text=data["plan_text"],
+            plan=data["plan"],
+            planning_ms=data["planning_ms"],
+            execution_ms=data["execution_ms"],
+            index_exists=data["index_exists"],
+            index_used=data["index_used"],
+            indexes_used=tuple(data["indexes_used"]),
+            shared_hit_blocks=data["shared_hit_blocks"],
+            shared_read_blocks=data["shared_read_blocks"],
+            timestamp=parse_timestamp(data["timestamp"]),
+        )
+
+
 Result: TypeAlias = (
-    CheckResult | Measurement | ExperimentResult | StepResult | LoadResult | Comparison
+    CheckResult | Measurement | ExperimentResult | StepResult | LoadResult | Comparison | PlanResult
 )
 
 RESULT_TYPES: Mapping[str, type[Result]] = {
     cls.TYPE: cls
-    for cls in (CheckResult, Measurement, ExperimentResult, StepResult, LoadResult, Comparison)
+    for cls in (
+        CheckResult,
+        Measurement,
+        ExperimentResult,
+        StepResult,
+        LoadResult,
+        Comparison,
+        PlanResult,
+    )
 }
 
 
