@@ -33,12 +33,9 @@ def test_second_provision_changes_nothing(reprovisioned: Reprovision) -> None:
     assert {h: c["changed"] for h, c in recap.items()} == dict.fromkeys(HOSTS, 0), again.out[-6000:]
 
 
-def test_check_mode_reports_no_drift(provisioned: Run) -> None:
-    check = sh("make", "check")
-    assert check.rc == 0, check.out[-3000:]
-    assert {h: c["changed"] for h, c in check.recap().items()} == dict.fromkeys(HOSTS, 0), (
-        check.out[-6000:]
-    )
+# Check mode reports no drift: `make test` runs `make drift` after the end-to-end suite (the
+# compliance gate: a check-mode run of site.yml on every host, `opsproof drift` fails on any
+# change, failed or unreachable host), so the suite does not pay for a second ~3 min run.
 
 
 @pytest.mark.parametrize("host", HOSTS)
