@@ -76,6 +76,12 @@ def provisioned() -> Run:
         destroyed = sh("make", "lab-destroy")
         assert destroyed.rc == 0, destroyed.out[-2000:]
         assert not Path("/var/lib/opsproof/lab/base").exists()
+        # A dry run on the fresh hosts (nothing installed yet) must not fail (issue 4, §3).
+        assert (up := sh("make", "lab")).rc == 0, up.out[-2000:]
+        dry = sh("make", "check")
+        assert dry.rc == 0, dry.out[-4000:]
+        failed = {h: c for h, c in dry.recap().items() if c["failed"] or c["unreachable"]}
+        assert not failed, dry.out[-4000:]
     run = sh("make", "provision")
     assert run.rc == 0, run.out[-4000:]
     return run
