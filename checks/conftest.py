@@ -21,6 +21,7 @@ import testinfra
 
 from opsproof.controls.catalog import load_catalog
 from opsproof.controls.model import Control
+from opsproof.errors import OpsproofError
 from opsproof.hosts import SshTarget, resolve
 from opsproof.inspection import collect, evaluate, hostvars, record
 from opsproof.results import ResultsDocument, run_meta_from_environment, write_results
@@ -47,6 +48,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    try:
+        _configure(config)
+    except OpsproofError as err:
+        # One line naming the cause and the fix; pytest exits 4 (usage error).
+        raise pytest.UsageError(f"opsproof: error: {err}") from None
+
+
+def _configure(config: pytest.Config) -> None:
     opt = config.getoption
     targets = resolve(REPO / opt("--inventory"), opt("--limit"))
     controls = load_catalog(REPO / opt("--catalog")).controls
