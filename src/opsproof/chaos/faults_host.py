@@ -11,26 +11,34 @@ from opsproof import hosts
 from opsproof.chaos import context
 from opsproof.errors import OpsproofError, PreconditionError
 
+# Which boot this is: the kernel's boot id (a real server) and PID 1's start time (a
+# container shares the kernel, its init restarts).
+BOOT_ID = "echo $(cat /proc/sys/kernel/random/boot_id)-$(cut -d' ' -f22 /proc/1/stat)"
+
+
+def boot_id(host: str) -> str:
+    return hosts.run(context.resolve_host(host), BOOT_ID, timeout=15).stdout.strip()
+
 
 def reboot(host: str, timeout_s: float = 300) -> dict[str, Any]:
     where = context.resolve_host(host)
+    before = boot_id(host)
     injected = time.time()
     with contextlib.suppress(PreconditionError):  # the connection may drop as it goes down
         hosts.run(where, "sudo -n systemd-run --on-active=1 systemctl reboot", timeout=30)
-    time.sleep(3)
-    back = wait_for_ssh(host, timeout_s)
+    back = wait_for_ssh(host, timeout_s, not_boot=before)
     return {"injected_at": injected, "cleared_at": injected, "ssh_back_after_s": back - injected}
 
 
-def wait_for_ssh(host: str, timeout_s: float = 300) -> float:
+def wait_for_ssh(host: str, timeout_s: float = 300, not_boot: str | None = None) -> float:
+    """When the host answers over ssh again (from a boot other than `not_boot`)."""
     where = context.resolve_host(host)
     deadline = time.time() + max(10.0, min(float(timeout_s), 900.0))
     while time.time() < deadline:
-        try:
-            if hosts.run(where, "true", timeout=10).rc == 0:
+        with contextlib.suppress(PreconditionError):
+            done = hosts.run(where, BOOT_ID, timeout=10)
+            if done.rc == 0 and done.stdout.strip() != not_boot:
                 return time.time()
-        except PreconditionError:
-            pass
         time.sleep(1)
     raise OpsproofError(
         f"chaos: {where.name} did not answer over ssh within {timeout_s:.0f} s after the reboot",

@@ -1,0 +1,136 @@
+"""Latency between two hosts.
+
+Where the kernel has netem, `tc qdisc add dev <if> root netem delay <ms>` (scoped to the peer
+by a prio qdisc and a u32 filter) is the standard fault. This lab's kernel has no netem
+(`Specified qdisc kind is unknown`) and no nftables `queue` statement, but it has the
+iptables NFQUEUE target: packets to the peer's port go to a netfilter queue, and a small
+delayer on the host (remote/nfq_delay.py, stock python3, no packages) holds each one for
+the delay before accepting it. `--queue-bypass` lets packets through if the delayer is gone.
+
+The mechanism is detected on the host: netem when `tc` accepts it, else NFQUEUE.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from importlib import resources
+from typing import Any
+
+from opsproof.chaos import context
+from opsproof.errors import OpsproofError
+
+QUEUE = 7
+CHAIN = "OPSPROOF_CHAOS"
+DELAYER = "/run/opsproof-chaos-nfq-delay.py"
+DELAY_UNIT = "opsproof-chaos-delay"
+
+
+def has_netem(host: str) -> bool:
+    probe = context.sudo(
+        host,
+        "ip link add opsproof-nq type dummy 2>/dev/null; "
+        "tc qdisc add dev opsproof-nq root netem delay 1ms 2>&1; rc=$?; "
+        "ip link del opsproof-nq 2>/dev/null; exit $rc",
+        check=False,
+    )
+    return probe.rc == 0
+
+
+def _iptables_script(peer: str, port: int) -> str:
+    return (
+        f"iptables -t mangle -N {CHAIN} && "
+        f"iptables -t mangle -A {CHAIN} -d {peer} -p tcp --dport {port} "
+        f"-j NFQUEUE --queue-num {QUEUE} --queue-bypass && "
+        f"iptables -t mangle -I OUTPUT -j {CHAIN}"
+    )
+
+
+def clear(host: str) -> bool:
+    """Remove the queue rules, the mangle table if only we used it, and the delayer."""
+    done = context.sudo(
+        host,
+        "removed=; if command -v iptables >/dev/null && iptables -t mangle -S "
+        f"{CHAIN} >/dev/null 2>&1; then "
+        f"iptables -t mangle -D OUTPUT -j {CHAIN}; iptables -t mangle -F {CHAIN}; "
+        f"iptables -t mangle -X {CHAIN}; removed=1; "
+        "if [ -z \"$(iptables -t mangle -S | grep -v '^-P')\" ]; then "
+        "nft delete table ip mangle 2>/dev/null; fi; fi; "
+        f"if systemctl is-active --quiet {DELAY_UNIT}; then systemctl stop {DELAY_UNIT}; "
+        f"removed=1; fi; systemctl reset-failed {DELAY_UNIT} 2>/dev/null; "
+        "if tc qdisc show dev host0 2>/dev/null | grep -q netem; then "
+        "tc qdisc del dev host0 root; removed=1; fi; rm -f "
+        + DELAYER
+        + "; echo ${removed:+removed}",
+        check=False,
+    )
+    return "removed" in done.stdout
+
+
+def latency(
+    host: str, peer: str, port: int = 5432, delay_ms: float = 200, duration_s: float = 30
+) -> dict[str, Any]:
+    """Every packet from `host` to `peer`:`port` is held `delay_ms` for `duration_s`."""
+    delay = max(1.0, min(float(delay_ms), 5000.0))
+    held = int(max(1, min(float(duration_s), 180)))
+    peer_ip = context.address(peer)
+    netem = has_netem(host)
+    clear(host)
+    injected = time.time()
+    try:
+        if netem:
+            mechanism = f"tc netem delay {delay:.0f}ms"
+            route = context.sudo(host, f"ip -o route get {peer_ip}").stdout.split()
+            dev = route[route.index("dev") + 1]
+            context.sudo(
+                host,
+                f"tc qdisc add dev {dev} root handle 1: prio && "
+                f"tc qdisc add dev {dev} parent 1:3 handle 30: netem delay {delay:.0f}ms && "
+                f"tc filter add dev {dev} parent 1:0 protocol ip u32 match ip dst {peer_ip}/32 "
+                "flowid 1:3",
+            )
+        else:
+            mechanism = f"iptables NFQUEUE + userspace delayer {delay:.0f} ms (no netem)"
+            have = context.sudo(host, "command -v iptables", check=False)
+            if have.rc != 0:
+                raise OpsproofError(
+                    f"chaos: {host} has neither netem nor iptables for the NFQUEUE delayer",
+                    fix="enable chaos_tools for the host (it installs iptables), make provision",
+                )
+            code = resources.files("opsproof.chaos.remote").joinpath("nfq_delay.py").read_text()
+            context.sudo(host, f"printf %s {shlex.quote(code)} > {DELAYER}")
+            context.sudo(
+                host,
+                f"systemd-run --quiet --unit={DELAY_UNIT} -p RuntimeMaxSec={held + 30} "
+                f"python3 {DELAYER} {QUEUE} {delay:.0f} {held + 5}",
+            )
+            time.sleep(0.5)
+            context.sudo(host, _iptables_script(peer_ip, port))
+        injected = time.time()
+        time.sleep(held)
+    finally:
+        clear(host)
+    return {
+        "injected_at": injected,
+        "cleared_at": time.time(),
+        "held_s": held,
+        "delay_ms": delay,
+        "mechanism": mechanism,
+    }
+
+
+def verify_cleared(host: str) -> dict[str, Any]:
+    """Rollback: no queue rule, no delayer, no netem left."""
+    removed = clear(host)
+    left = context.sudo(
+        host,
+        f"(command -v iptables >/dev/null && iptables -t mangle -S {CHAIN} 2>/dev/null) || "
+        f"systemctl is-active --quiet {DELAY_UNIT} || tc qdisc show | grep netem",
+        check=False,
+    )
+    if left.rc == 0:
+        raise OpsproofError(
+            f"chaos: rollback failed: latency rules or delayer still on {host}: {left.stdout}",
+            fix=f"opsproof chaos restore, or iptables -t mangle -X {CHAIN} on {host}",
+        )
+    return {"verified": True, "removed_by_rollback": removed}
