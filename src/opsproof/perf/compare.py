@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import importlib
 import json
+import os
 import shlex
 import signal
 import subprocess
@@ -38,6 +39,7 @@ from opsproof.results import (
 )
 
 PROFILES = ("baseline", "optimised")
+MAKE_ENV = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "ARGS", "LIMIT", "TAGS"}
 
 
 @dataclass(frozen=True)
@@ -251,14 +253,23 @@ def inventory_profile(inventory: str) -> str:
 
 def tune(profile: str, inventory: str, log: Path) -> float:
     """`make tune PROFILE=…`; returns its wall time. Raises with the log's tail on failure."""
+    # A clean make: none of perf-compare's own knobs (ARGS, LIMIT, TAGS…) reach `make tune`.
     argv = ["make", "tune", f"PROFILE={profile}", f"INVENTORY={inventory}"]
+    argv += ["ARGS=", "LIMIT=", "TAGS="]
+    env = {k: v for k, v in os.environ.items() if k not in MAKE_ENV}
     start = time.monotonic()
     with log.open("w", encoding="utf-8") as handle:
         handle.write(f"$ {shlex.join(argv)}\n")
         handle.flush()
         try:
             proc = subprocess.run(
-                argv, cwd=REPO, stdout=handle, stderr=subprocess.STDOUT, timeout=1800, check=False
+                argv,
+                cwd=REPO,
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                timeout=1800,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise PreconditionError(
