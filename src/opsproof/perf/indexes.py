@@ -75,7 +75,7 @@ def parse_index_file(source: str, data: Any, subsystem: str) -> list[DeclaredInd
         raise _bad(
             source,
             "subsystem",
-            f"is {data.get('subsystem')!r}, must be the file's name {subsystem!r}",
+            f"is {data.get('subsystem')!r}, not the file's name {subsystem!r}",
         )
     entries = data.get("indexes")
     if not isinstance(entries, list) or not entries:

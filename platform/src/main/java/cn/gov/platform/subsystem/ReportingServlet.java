@@ -78,12 +78,18 @@ public class ReportingServlet extends SubsystemServlet {
         return List.of("u.name", "i.name", "s.remark");
     }
 
-    /** Match the small dimension tables first, then filter submissions by key (no 1M-row join). */
+    /**
+     * Match the small dimension tables first, then filter submissions by key (no 1M-row join).
+     * The keys come as arrays (= ANY (ARRAY(...)), computed once) rather than IN (subquery), so
+     * the planner can OR index scans on unit_id, indicator and remark (platform/sql/indexes).
+     * "remark <> ''" lets it use the partial index of the few rows with a remark; it changes
+     * no result (an empty keyword matches every unit name, hence every row, anyway).
+     */
     @Override
     protected List<String> searchConditions() {
-        return List.of("s.unit_id IN (SELECT id FROM reporting_unit WHERE name ILIKE ?)",
-                "s.indicator IN (SELECT code FROM reporting_indicator WHERE name ILIKE ?)",
-                "s.remark ILIKE ?");
+        return List.of("s.unit_id = ANY (ARRAY(SELECT id FROM reporting_unit WHERE name ILIKE ?))",
+                "s.indicator = ANY (ARRAY(SELECT code FROM reporting_indicator WHERE name ILIKE ?))",
+                "(s.remark <> '' AND s.remark ILIKE ?)");
     }
 
     @Override
