@@ -33,9 +33,10 @@ for d in {dirs}; do
   if [ -e "$d/{fill}" ]; then rm -f "$d/{fill}"; fixed="$fixed fill-file"; fi
 done
 for u in {units}; do
-  if ! systemctl is-active --quiet "$u"; then
-    systemctl reset-failed "$u" 2>/dev/null || true; systemctl start "$u"; fixed="$fixed $u"
-  fi
+  case "$(systemctl is-active "$u")" in
+    active|activating|reloading) ;;  # up, or being (re)started by its manager
+    *) systemctl reset-failed "$u" 2>/dev/null || true; systemctl start "$u"; fixed="$fixed $u" ;;
+  esac
 done
 echo "fixed:$fixed"
 """
