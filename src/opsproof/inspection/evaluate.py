@@ -181,6 +181,7 @@ def references(control: Control) -> tuple[str, ...]:
         *(f"CIS Debian 12 {r}" for r in refs.cis),
         *(f"GB/T 22239-2019 {r}" for r in refs.mlps),
         *(f"GB/T 28448-2019 {r}" for r in refs.mlps_test),
+        *refs.other,
     )
 
 
