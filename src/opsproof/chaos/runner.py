@@ -212,7 +212,16 @@ def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> Exp
     )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    # SIGINT (also when started in the background with it ignored) and SIGTERM (a CI timeout)
+    # interrupt the run: Chaos Toolkit gets one SIGINT and plays the rollbacks, then the
+    # safety net runs (run_one's finally).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     os.environ["OPSPROOF_INVENTORY"] = args.inventory
     if args.confirm_production:
         os.environ["OPSPROOF_CHAOS_CONFIRM"] = context.CONFIRM_VALUE
@@ -236,6 +245,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         for exp in experiments:
             results.append(run_one(exp, out, meta.id, env))
             print(" | ".join(report.row(results[-1])), file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        print(
+            "chaos: interrupted: Chaos Toolkit played the rollbacks and the safety net ran; "
+            "the interrupted experiment is not in the summary",
+            file=sys.stderr,
+        )
+        return 130
     finally:
         doc = ResultsDocument(run=meta.finished(), results=tuple(results))
         if results:
