@@ -116,3 +116,51 @@ def test_schedule_refuses_a_bad_calendar_before_any_change(
     assert "inspection_schedule_on_calendar=every-month is not a valid systemd calendar" in bad.out
     gone = on(WEB, f"test -e /run/systemd/system/{UNIT}.timer && echo PRESENT || echo ABSENT")
     assert gone.out.strip().endswith("ABSENT")
+
+
+def test_runner_inspects_and_applies_the_retention(provisioned: Run, tmp_path: Path) -> None:
+    """The role's runner script, rendered and run here (no systemd needed to run it): one
+    inspection into <reports>/<date>/, and a run older than the retention removed."""
+    catalog = yaml.safe_load((REPO / "controls/catalog.yml").read_text(encoding="utf-8"))
+    catalog["controls"] = [c for c in catalog["controls"] if c["id"] == "HLT-DISK-001"]
+    (tmp_path / "catalog.yml").write_text(yaml.safe_dump(catalog, allow_unicode=True))
+    reports = tmp_path / "reports"
+    old = reports / "2020-01-01"
+    old.mkdir(parents=True)
+    variables = {
+        "inspection_schedule_checkout": str(REPO),
+        "inspection_schedule_venv": str(REPO / ".venv"),
+        "inspection_schedule_reports_dir": str(reports),
+        "inspection_schedule_inventory": "inventories/lab",
+        "inspection_schedule_lang": "en",
+        "inspection_schedule_extra_args": ["--catalog", str(tmp_path / "catalog.yml")],
+        "inspection_schedule_retention_days": 400,
+        "__inspection_schedule_unit": UNIT,
+    }
+    (tmp_path / "vars.json").write_text(json.dumps(variables))
+    script = tmp_path / "opsproof-inspection"
+    template = REPO / "roles/inspection_schedule/templates/usr/local/libexec/opsproof-inspection.j2"
+    rendered = sh(
+        ".venv/bin/ansible",
+        "localhost",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-m",
+        "ansible.builtin.template",
+        "-a",
+        f"src={template} dest={script} mode=0755",
+        "-e",
+        f"@{tmp_path / 'vars.json'}",
+    )
+    assert rendered.rc == 0, rendered.out[-2000:]
+    sh("touch", "-d", "2020-01-02", str(old))
+    run = sh(str(script))
+    assert run.rc == 0, run.out[-2000:]
+    (day,) = [d for d in reports.iterdir()]
+    assert day.name != "2020-01-01"  # removed: older than 400 days
+    result = json.loads((day / "inspection.json").read_text())["results"]
+    assert {r["control_id"] for r in result} == {"HLT-DISK-001"}
+    assert (day / "record.en.md").is_file()
+    assert (day / "junit.xml").is_file()
