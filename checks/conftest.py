@@ -62,20 +62,12 @@ def _configure(config: pytest.Config) -> None:
     started = dt.datetime.now(dt.UTC)
     waivers = evaluate.load_waivers(REPO / opt("--waivers"))
     evaluate.check_waivers(waivers, {c.id for c in controls}, opt("--waivers"))
-    # Health thresholds' overrides and the intended values checks compare with, per host.
-    needed = [c for c in controls if c.layer == "health" or c.check.variables]
-    host_vars = hostvars.resolve(
-        REPO / opt("--inventory"),
-        [t.name for t in targets],
-        [name for c in needed for name in (c.variable, *c.check.variables)],
-        defaults=hostvars.role_defaults(REPO / "roles", {c.role for c in needed}),
-        extra_vars=hostvars.parse_extra_vars(opt("--extra-vars")),
-    )
     config.stash[STATE] = {
         "targets": {t.name: t for t in targets},
         "controls": {c.id: c for c in controls},
         "waivers": waivers,
-        "host_vars": host_vars,
+        "extra_vars": hostvars.parse_extra_vars(opt("--extra-vars")),
+        "host_vars": {},
         "started": started,
         "results": [],
         "collect_seconds": None,
@@ -120,6 +112,18 @@ def observations(pytestconfig: pytest.Config) -> dict[str, dict[str, collect.Obs
         list(state["targets"].values()), list(state["controls"].values()), _testinfra_runner()
     )
     state["collect_seconds"] = round(time.monotonic() - start, 2)
+    # Health thresholds' overrides and the intended values checks compare with, per host,
+    # rendered as Ansible would (role defaults < inventory < --extra-vars), with the facts
+    # read in the round trip.
+    needed = [c for c in state["controls"].values() if c.layer == "health" or c.check.variables]
+    state["host_vars"] = hostvars.resolve(
+        REPO / pytestconfig.getoption("--inventory"),
+        list(state["targets"]),
+        [name for c in needed for name in (c.variable, *c.check.variables)],
+        defaults=hostvars.role_defaults(REPO / "roles", {c.role for c in needed}),
+        extra_vars=state["extra_vars"],
+        facts={h: collect.facts(obs.get(collect.FACTS_KEY)) for h, obs in observed.items()},
+    )
     return observed
 
 

@@ -312,3 +312,32 @@ def test_record_shows_warn_threshold_and_waiver() -> None:
     zh = record.render(doc, "zh")
     assert "预警" in zh.markdown
     assert "豁免项" in zh.markdown
+
+
+def test_facts_read_in_the_round_trip() -> None:
+    assert collect.facts(obs("3072\n2\n")) == {"memtotal_mb": 3072, "processor_vcpus": 2}
+    assert collect.facts(obs("", rc=1)) == {}
+    assert collect.facts(None) == {}
+    cmd = collect.remote_command({"A": "true", collect.FACTS_KEY: collect.FACTS_CMD})
+    assert cmd.startswith("sudo -n python3 -c ")
+
+
+def test_intended_heap_from_facts_where_the_inventory_has_no_memory_size() -> None:
+    """The optimised heap is computed from ansible_facts.memtotal_mb on real servers."""
+    defaults = hostvars.role_defaults(REPO / "roles", ["tomcat"])
+    inventory = REPO / "inventories/production.example"
+    host = "app01.example.gov.cn"
+    optimised = {"opsproof_tuning_profile": "optimised"}
+    names = ["tomcat_heap_max_mb"]
+    with_facts = hostvars.resolve(
+        inventory,
+        [host],
+        names,
+        defaults=defaults,
+        extra_vars=optimised,
+        facts={host: {"memtotal_mb": 4096, "processor_vcpus": 2}},
+    )[host]["tomcat_heap_max_mb"]
+    assert not isinstance(with_facts, evaluate.Unresolved)
+    assert int(with_facts) == (4096 - 512) * 60 // 100 // 64 * 64
+    without = hostvars.resolve(inventory, [host], names, defaults=defaults, extra_vars=optimised)
+    assert isinstance(without[host]["tomcat_heap_max_mb"], evaluate.Unresolved)

@@ -19,6 +19,11 @@ from opsproof.errors import PreconditionError
 from opsproof.hosts import SshTarget
 
 COMMAND_TIMEOUT_S = 20
+# Host facts an intended value may be computed from (the optimised tomcat heap is a share of
+# ansible_facts.memtotal_mb when the inventory does not say the host's memory), read in the
+# same round trip: MemTotal in MB as Ansible counts it, and the CPU count.
+FACTS_KEY = "_facts"
+FACTS_CMD = "awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo; nproc"
 
 _RUNNER = r"""
 import base64, json, os, subprocess, sys, time
@@ -85,6 +90,7 @@ def collect_host(
     commands = {c.id: c.check.cmd for c in controls if c.check.cmd and applies_to(c, target)}
     if not commands:
         return {}
+    commands[FACTS_KEY] = FACTS_CMD
     rc, stdout, stderr = run(target, remote_command(commands))
     if rc != 0:
         raise PreconditionError(
@@ -99,6 +105,14 @@ def collect_host(
             fix="run `make inspect` with -v and read the host's output",
         ) from None
     return {cid: Observation(v[0], v[1], v[2], round(float(v[3]), 3)) for cid, v in raw.items()}
+
+
+def facts(obs: Observation | None) -> dict[str, int]:
+    """{memtotal_mb, processor_vcpus} from the facts command's output; {} if it failed."""
+    lines = obs.stdout.split() if obs is not None and obs.rc == 0 else []
+    if len(lines) != 2 or not all(x.isdigit() for x in lines):
+        return {}
+    return {"memtotal_mb": int(lines[0]), "processor_vcpus": int(lines[1])}
 
 
 def collect(

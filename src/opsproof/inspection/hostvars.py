@@ -61,8 +61,11 @@ def resolve(
     *,
     defaults: Mapping[str, Any] | None = None,
     extra_vars: Mapping[str, Any] | None = None,
+    facts: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """host -> {name: value or Unresolved} for the names each host defines (or defaults)."""
+    """host -> {name: value or Unresolved} for the names each host defines (or defaults).
+
+    `facts` (host -> facts read on the host) is what `ansible_facts` holds while rendering."""
     from ansible.errors import AnsibleError
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
@@ -78,10 +81,16 @@ def resolve(
         host = manager.get_host(name)
         if host is None:
             raise ConfigError(f"{inventory}: no host {name}", fix="check the host pattern")
+        inventory_vars = variables.get_vars(host=host, include_hostvars=False)
         merged = {
             **(defaults or {}),
-            **variables.get_vars(host=host, include_hostvars=False),
+            **inventory_vars,
             **(extra_vars or {}),
+            # The variable manager holds the (empty) fact cache: the facts read here go over it.
+            "ansible_facts": {
+                **dict(inventory_vars.get("ansible_facts") or {}),
+                **dict((facts or {}).get(name, {})),
+            },
         }
         templar = Templar(loader=loader, variables=merged)
         values: dict[str, Any] = {}
