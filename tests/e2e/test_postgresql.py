@@ -15,14 +15,22 @@ APP = "10.213.0.12"
 WEB = "10.213.0.11"
 LARGE_TABLES = ("publishing_access", "reporting_submission", "oa_flow_step")
 
-# Sends a PostgreSQL StartupMessage (no password) and prints the server's first answer:
-# "auth:10" = pg_hba.conf admitted the connection and asks for SCRAM; "error:<sqlstate>:<msg>"
-# = refused before authentication. Runs with the stock python3 of any host.
+# Sends a PostgreSQL StartupMessage (no password), in TLS after an SSLRequest when the 4th
+# argument is "tls", and prints the server's first answer: "auth:10" = pg_hba.conf admitted
+# the connection and asks for SCRAM; "error:<sqlstate>:<msg>" = refused before
+# authentication. Runs with the stock python3 of any host.
 STARTUP_PROBE = r"""
-import socket, struct, sys
-host, user, db = sys.argv[1:4]
+import socket, ssl, struct, sys
+host, user, db, mode = sys.argv[1:5]
 params = b"user\0" + user.encode() + b"\0database\0" + db.encode() + b"\0\0"
-with socket.create_connection((host, 5432), timeout=5) as s:
+with socket.create_connection((host, 5432), timeout=5) as raw:
+    s = raw
+    if mode == "tls":
+        raw.sendall(struct.pack("!ii", 8, 80877103))
+        assert raw.recv(1) == b"S", "the server refused TLS"
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # like sslmode=require
+        s = ctx.wrap_socket(raw)
     s.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
     head = b""
     while len(head) < 5:
@@ -39,8 +47,9 @@ else:
 """
 
 
-def startup_answer(from_address: str | None, user: str, database: str) -> str:
-    cmd = f"python3 -c {shlex.quote(STARTUP_PROBE)} {DB} {user} {database}"
+def startup_answer(from_address: str | None, user: str, database: str, *, tls: bool = True) -> str:
+    mode = "tls" if tls else "plain"
+    cmd = f"python3 -c {shlex.quote(STARTUP_PROBE)} {DB} {user} {database} {mode}"
     run = sh("sh", "-c", cmd) if from_address is None else on(from_address, cmd)
     assert run.rc == 0, run.out
     return run.out.strip()
@@ -90,13 +99,17 @@ def test_pg_hba_admits_only_the_app_role_from_the_app_host(provisioned: Run) -> 
     )
     assert [r.split("|") for r in rules] == [
         ["local", "all", "postgres", "", "", "peer", ""],
-        ["host", "platform", "platform_app", APP, "255.255.255.255", "scram-sha-256", ""],
+        ["hostssl", "platform", "platform_app", APP, "255.255.255.255", "scram-sha-256", ""],
         ["local", "all", "all", "", "", "reject", ""],
         ["host", "all", "all", "0.0.0.0", "0.0.0.0", "reject", ""],
         ["host", "all", "all", "::", "::", "reject", ""],
     ]
-    # Behaviour, not only the file: the app host reaches SCRAM authentication ...
+    # Behaviour, not only the file: the app host reaches SCRAM authentication over TLS ...
     assert startup_answer(APP, "platform_app", "platform") == "auth:10"
+    # ... but not in clear text (PG-TLS-003) ...
+    plain = startup_answer(APP, "platform_app", "platform", tls=False)
+    assert plain.startswith("error:28000:"), plain
+    assert "no encryption" in plain, plain
     # ... any other role or database is refused before any password is asked for ...
     for source, user, database in [
         (APP, "postgres", "platform"),
