@@ -207,7 +207,7 @@ def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> Exp
         rollback_ok=rollbacks_verified(journal) and not fixed,
         journal=str(journal_path),
         target=context.resolve_host(exp.target).name,
-        mechanism=exp.mechanism,
+        mechanism=str(fault.get("mechanism") or exp.mechanism) if fault else exp.mechanism,
         finding=finding,
     )
 
