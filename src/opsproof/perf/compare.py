@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import fcntl
 import importlib
 import json
 import os
@@ -255,7 +256,7 @@ def tune(profile: str, inventory: str, log: Path) -> float:
     """`make tune PROFILE=…`; returns its wall time. Raises with the log's tail on failure."""
     # A clean make: none of perf-compare's own knobs (ARGS, LIMIT, TAGS…) reach `make tune`.
     argv = ["make", "tune", f"PROFILE={profile}", f"INVENTORY={inventory}"]
-    argv += ["ARGS=", "LIMIT=", "TAGS="]
+    argv += ["ARGS=", "LIMIT=", "TAGS=", "CHANGE_LOCK="]
     env = {k: v for k, v in os.environ.items() if k not in MAKE_ENV}
     start = time.monotonic()
     with log.open("w", encoding="utf-8") as handle:
@@ -350,6 +351,44 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _lock_path() -> Path:
+    """The lock every run that changes the lab takes (the Makefile's CHANGE_LOCK)."""
+    run_lock = Path("/run/lock")
+    return (run_lock if run_lock.is_dir() else Path("/tmp")) / "opsproof-provision.lock"
+
+
+@contextmanager
+def change_lock(timeout_s: float = 1800) -> Iterator[None]:
+    """Hold the lab's change lock for the whole comparison.
+
+    Other runs on this machine (make provision, make tune) wait while the profiles are
+    compared, so no one switches the profile under a measurement. The comparison's own
+    `make tune` runs with CHANGE_LOCK= (it already holds the lock).
+    """
+    path = _lock_path()
+    with path.open("a") as handle:
+        deadline = time.monotonic() + timeout_s
+        waited = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise PreconditionError(
+                        f"another run held {path} for {timeout_s:.0f} s",
+                        fix="wait for the running make provision / make tune, then retry",
+                    ) from None
+                if not waited:
+                    _say(f"waiting for {path} (another provisioning or tuning run)")
+                    waited = True
+                time.sleep(2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @dataclass(frozen=True)
 class CompareOutcome:
     rows: tuple[LoadResult, ...]
@@ -372,7 +411,7 @@ def run_profiles(settings: CompareSettings, out_dir: Path) -> CompareOutcome:
     profiles_info: dict[str, JSONValue] = {}
     runs: list[JSONValue] = []
     tune_s: dict[str, JSONValue] = {}
-    with _terminate_as_interrupt():
+    with _terminate_as_interrupt(), change_lock():
         try:
             for profile in (settings.baseline, settings.candidate):
                 _say(f"switching the lab to the {profile} profile (make tune)")
