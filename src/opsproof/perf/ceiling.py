@@ -71,11 +71,10 @@ def run_wrk(url: str, duration_s: float, connections: int, out_dir: Path) -> Cei
             f"wrk failed on {url}: {(proc.stderr or proc.stdout).strip()[:300]}",
             fix="is the platform answering? `make probe`",
         )
-    errors = (
-        sum(int(n) for n in _WRK_ERRORS.findall(proc.stdout)[0])
-        if "Socket errors" in (proc.stdout)
-        else 0
-    )
+    socket_errors = _WRK_ERRORS.search(proc.stdout)
+    non_2xx_3xx = _WRK_NON2XX.search(proc.stdout)
+    errors = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    errors += int(non_2xx_3xx.group(1)) if non_2xx_3xx else 0
     return CeilingFigure(
         "wrk", url, float(rps.group(1)), int(total.group(1)), errors, float(int(duration_s))
     )
