@@ -147,14 +147,15 @@ def measurements(figures: list[CeilingFigure]) -> list[Measurement]:
         Measurement(
             subsystem="generator",
             endpoint=f.url,
-            metric="rps",
-            value=f.rps,
-            unit="req/s",
+            metric=metric,
+            value=value,
+            unit=unit,
             profile=f"{f.tool}-1core",
             repetition=1,
             samples=f.requests,
         )
         for f in figures
+        for metric, value, unit in (("rps", f.rps, "req/s"), ("failed", f.errors, "requests"))
     ]
 
 
