@@ -241,10 +241,21 @@ def endpoint_table(data: ReportData) -> Table:
 def ceiling_table(data: ReportData) -> Table | None:
     if not data.ceiling:
         return None
-    rows = tuple((m.endpoint, m.profile, f"{m.value:.0f}", str(m.samples)) for m in data.ceiling)
+    failed = {(m.endpoint, m.profile): m.value for m in data.ceiling if m.metric == "failed"}
+    rows = tuple(
+        (
+            m.endpoint,
+            m.profile,
+            f"{m.value:.0f}",
+            str(m.samples),
+            f"{failed[(m.endpoint, m.profile)]:.0f}" if (m.endpoint, m.profile) in failed else "–",
+        )
+        for m in data.ceiling
+        if m.metric == "rps"
+    )
     return Table(
         "Load generator ceiling (one core each, same URL, same connections)",
-        ("URL", "tool", "req/s", "requests"),
+        ("URL", "tool", "req/s", "requests", "failed"),
         rows,
     )
 
