@@ -107,7 +107,7 @@ def record(provisioned: Run) -> Iterator[Record]:
         if rec.timings:
             meta = run_meta_from_environment("explain", inventory=INVENTORY).finished()
             measurements = tuple(
-                Measurement("platform", step, "duration_s", round(seconds, 1), "s", profile, 0, 1)
+                Measurement("platform", step, "duration_s", round(seconds, 1), "s", profile, 1, 1)
                 for (step, profile), seconds in rec.timings.items()
             )
             write_results(ResultsDocument(run=meta, results=measurements), OUT / "tune.json")
