@@ -191,6 +191,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         results=(*outcome.rows, *comps, *outcome.plans, *extra),
     )
     write_results(doc, out_dir / "results.json")
+    print(f"wrote {out_dir / 'results.json'}", file=sys.stderr)
     return _report(doc, out_dir)
 
 
@@ -201,7 +202,7 @@ def _report(doc: ResultsDocument, out_dir: Path) -> int:
     print(" | ".join(table.header[:7]))
     for row in table.rows:
         print(" | ".join(row[:7]))
-    print(f"wrote {out_dir / 'results.json'}, {md}, {html}", file=sys.stderr)
+    print(f"wrote {md}, {html}", file=sys.stderr)
     problems = compare.check_consistency(doc)
     if problems:
         raise OpsproofError(
