@@ -288,7 +288,7 @@ def tune(profile: str, inventory: str, log: Path) -> float:
 LIVE_QUERIES = {
     "db": (
         "cd /tmp && sudo -n -u postgres psql -XAt -d platform -c \"SELECT name || '=' || "
-        "setting || coalesce(unit, '') FROM pg_settings WHERE name IN ('shared_buffers', "
+        "current_setting(name) FROM pg_settings WHERE name IN ('shared_buffers', "
         "'effective_cache_size', 'work_mem', 'maintenance_work_mem', 'random_page_cost', "
         "'max_connections', 'shared_preload_libraries', 'log_min_duration_statement') "
         "ORDER BY name\"; sudo -n -u postgres psql -XAt -d platform -c \"SELECT 'indexes=' "
@@ -298,7 +298,7 @@ LIVE_QUERIES = {
     ),
     "app": (
         "ps -o args= -C java | tr ' ' '\\n' | grep -E '^-X(ms|mx)|^-XX:(MaxGCPauseMillis|"
-        "\\+Use.*GC)' | sort -u; grep -hoE '(maxThreads|maxTotal)=\"[0-9]+\"' "
+        "\\+Use.*GC)' | sort -u; sudo -n grep -hoE '(maxThreads|maxTotal)=\"[0-9]+\"' "
         "/etc/tomcat10/server.xml /etc/tomcat10/Catalina/localhost/ROOT.xml 2>/dev/null | "
         "tr -d '\"' | sort -u"
     ),
