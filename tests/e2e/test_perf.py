@@ -94,8 +94,12 @@ def test_ratios_shown_are_computed_from_the_numbers_shown(compare_dir: Path) -> 
     comps = [r for r in doc["results"] if r["type"] == "comparison"]
     assert comps
     for c in comps:
-        assert c["baseline"] == pytest.approx(sum(c["baseline_values"]) / 2)
-        assert c["candidate"] == pytest.approx(sum(c["candidate_values"]) / 2)
+        # A rare endpoint may have been hit in one repetition only: mean over those shown.
+        base, cand = c["baseline_values"], c["candidate_values"]
+        assert 1 <= len(base) <= 2
+        assert 1 <= len(cand) <= 2
+        assert c["baseline"] == pytest.approx(sum(base) / len(base))
+        assert c["candidate"] == pytest.approx(sum(cand) / len(cand))
         assert c["ratio"] == pytest.approx(c["candidate"] / c["baseline"])
     # The Markdown summary: baseline p95, optimised p95 and the ratio as displayed.
     md = (compare_dir / "report.md").read_text(encoding="utf-8")
