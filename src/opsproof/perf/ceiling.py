@@ -164,7 +164,7 @@ def measure_ceiling(
     *,
     targets: tuple[tuple[str, int], ...] = DEFAULT_TARGETS,
     duration_s: float = 10,
-    connections: int = 50,
+    connections: int = 16,
     ca_cert: str = LAB_CA,
 ) -> list[CeilingFigure]:
     out_dir.mkdir(parents=True, exist_ok=True)
