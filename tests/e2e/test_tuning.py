@@ -88,7 +88,8 @@ def settings_match(settings: dict[str, object]) -> dict[str, str]:
         elif isinstance(value, str) and value.endswith("MB"):
             ok = psql(f"SELECT pg_size_bytes('{live}') = pg_size_bytes('{value}')")[0] == "t"
         elif isinstance(value, int | float):
-            ok = float(live) == float(value)
+            # pg_settings.setting: the number in the setting's base unit ("250" for 250ms).
+            ok = float(psql(f"SELECT setting FROM pg_settings WHERE name = '{name}'")[0]) == value
         else:
             ok = live == str(value)
         if not ok:
