@@ -5,7 +5,6 @@ The state is machine-wide (not per checkout) so every clone finds and reuses the
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opsproof.errors import LabError
+from opsproof.locks import held
 
 DEFAULT_STATE_DIR = Path("/var/lib/opsproof/lab")
 
@@ -65,23 +65,12 @@ def lab_paths() -> LabPaths:
 @contextmanager
 def locked(paths: LabPaths, *, timeout_s: float = 900) -> Iterator[None]:
     """Hold the machine-wide lab lock; a second `make lab` waits for the first."""
-    import time
-
     paths.root.mkdir(parents=True, exist_ok=True)
-    with open(paths.lock, "w", encoding="utf-8") as fh:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise LabError(
-                        f"{paths.lock}: another lab operation holds the lock",
-                        fix="wait for it to finish",
-                    ) from None
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with held(
+        paths.lock,
+        timeout_s=timeout_s,
+        timed_out=lambda: LabError(
+            f"{paths.lock}: another lab operation holds the lock", fix="wait for it to finish"
+        ),
+    ):
+        yield

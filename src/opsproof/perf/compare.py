@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import fcntl
 import importlib
 import json
 import os
@@ -28,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from opsproof import locks
 from opsproof.errors import ConfigError, OpsproofError, PreconditionError
 from opsproof.perf import stats
 from opsproof.perf.loadrun import REPO, LoadSettings, measure, run_locust
@@ -351,12 +351,6 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _lock_path() -> Path:
-    """The lock every run that changes the lab takes (the Makefile's CHANGE_LOCK)."""
-    run_lock = Path("/run/lock")
-    return (run_lock if run_lock.is_dir() else Path("/tmp")) / "opsproof-provision.lock"
-
-
 @contextmanager
 def change_lock(timeout_s: float = 1800) -> Iterator[None]:
     """Hold the lab's change lock for the whole comparison.
@@ -365,28 +359,18 @@ def change_lock(timeout_s: float = 1800) -> Iterator[None]:
     compared, so no one switches the profile under a measurement. The comparison's own
     `make tune` runs with CHANGE_LOCK= (it already holds the lock).
     """
-    path = _lock_path()
-    with path.open("a") as handle:
-        deadline = time.monotonic() + timeout_s
-        waited = False
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise PreconditionError(
-                        f"another run held {path} for {timeout_s:.0f} s",
-                        fix="wait for the running make provision / make tune, then retry",
-                    ) from None
-                if not waited:
-                    _say(f"waiting for {path} (another provisioning or tuning run)")
-                    waited = True
-                time.sleep(2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    path = locks.change_lock_path()
+    with locks.held(
+        path,
+        timeout_s=timeout_s,
+        poll_s=2,
+        on_wait=lambda: _say(f"waiting for {path} (another provisioning or tuning run)"),
+        timed_out=lambda: PreconditionError(
+            f"another run held {path} for {timeout_s:.0f} s",
+            fix="wait for the running make provision / make tune, then retry",
+        ),
+    ):
+        yield
 
 
 @dataclass(frozen=True)
