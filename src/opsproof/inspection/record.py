@@ -107,6 +107,21 @@ def _ordered(results: Sequence[CheckResult]) -> list[CheckResult]:
     return sorted(results, key=lambda r: (st[r.status], sev[r.severity], r.host, r.control_id))
 
 
+def _findings_table(rows: list[CheckResult], lang: Lang) -> list[str]:
+    """Markdown rows of failed or warned checks, each with what was found and the remedy."""
+    lines = [
+        f"| {t('host', lang)} | {t('control', lang)} | {t('severity', lang)} | "
+        f"{t('actual', lang)} | {t('expected', lang)} | {t('remedy', lang)} |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.host} | {r.control_id} {_cell(_title(r, lang))} | {t(r.severity, lang)} | "
+        f"{_cell(r.actual)} | {_expected(r.expected)} | {_cell(r.remedy or '')} |"
+        for r in rows
+    ]
+    return lines
+
+
 def render(doc: ResultsDocument, lang: Lang = "zh") -> Record:
     checks = [r for r in doc.results if isinstance(r, CheckResult)]
     failures = [r for r in _ordered(checks) if r.status in ("fail", "error")]
@@ -130,34 +145,9 @@ def render(doc: ResultsDocument, lang: Lang = "zh") -> Record:
         row = [counts[(sev, s)] for s in STATUSES]
         if any(row):
             md.append(f"| {t(sev, lang)} | " + " | ".join(str(n) for n in row) + " |")
-    md += ["", f"## {t('failures', lang)}", ""]
-    if failures:
-        md.append(
-            f"| {t('host', lang)} | {t('control', lang)} | {t('severity', lang)} | "
-            f"{t('actual', lang)} | {t('expected', lang)} | {t('remedy', lang)} |"
-        )
-        md.append("|---|---|---|---|---|---|")
-        for r in failures:
-            md.append(
-                f"| {r.host} | {r.control_id} {_cell(_title(r, lang))} | {t(r.severity, lang)} | "
-                f"{_cell(r.actual)} | {_expected(r.expected)} | {_cell(r.remedy or '')} |"
-            )
-    else:
-        md.append(t("none", lang))
-    md += ["", f"## {t('warnings', lang)}", ""]
-    if warnings:
-        md.append(
-            f"| {t('host', lang)} | {t('control', lang)} | {t('severity', lang)} | "
-            f"{t('actual', lang)} | {t('expected', lang)} | {t('remedy', lang)} |"
-        )
-        md.append("|---|---|---|---|---|---|")
-        for r in warnings:
-            md.append(
-                f"| {r.host} | {r.control_id} {_cell(_title(r, lang))} | {t(r.severity, lang)} | "
-                f"{_cell(r.actual)} | {_expected(r.expected)} | {_cell(r.remedy or '')} |"
-            )
-    else:
-        md.append(t("none", lang))
+    for heading, rows in (("failures", failures), ("warnings", warnings)):
+        md += ["", f"## {t(heading, lang)}", ""]
+        md += _findings_table(rows, lang) if rows else [t("none", lang)]
     md += ["", f"## {t('waivers', lang)}", ""]
     if waived:
         md.append(
