@@ -59,6 +59,16 @@ def threshold_for(control: Control, host_vars: HostVars | None = None) -> health
     return health.Threshold.from_rule(rule, override, variable=control.variable)
 
 
+def stderr_summary(stderr: str) -> str:
+    """What a failed command said, for the record: a Python traceback is reduced to its
+    last line (the exception and its message), never shown whole as what was found."""
+    text = stderr.strip()
+    if "Traceback (most recent call last):" in text:
+        last = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), "")
+        return f"the check's Python code raised {last}"[:ACTUAL_MAX]
+    return text[:ACTUAL_MAX]
+
+
 def verdict(
     control: Control, obs: Observation | None, host_vars: HostVars | None = None
 ) -> tuple[Status, JSONValue]:
@@ -71,12 +81,15 @@ def verdict(
     if obs.rc is None:
         return "error", f"check timed out: {obs.stderr.strip()}"
     if obs.rc != 0 and not out:
-        return "error", f"check failed (rc={obs.rc}): {obs.stderr.strip()[:ACTUAL_MAX]}"
+        return "error", f"check failed (rc={obs.rc}): {stderr_summary(obs.stderr)}"
     rule = control.check.pass_
     if control.layer == "health":
         reason = health.not_applicable(out)
         if reason is not None:
             return "not-applicable", f"not measurable here: {reason}"
+        found = health.finding(out)
+        if found is not None:
+            return found[0], found[1][:ACTUAL_MAX]
     if "threshold" in rule:
         try:
             level, shown = health.assess(threshold_for(control, host_vars), health.parse(out))

@@ -2,8 +2,10 @@
 
 A health control's check command prints one line per measured item, `<item> <number>`
 (the item may contain spaces; the number is the last word), or a single line
-`N/A: <reason>` when the quantity cannot be measured on this host. The control's
-`pass.threshold` rule says which way is worse and where warning and failure start:
+`N/A: <reason>` when the quantity cannot be measured on this host, or `FAIL: <finding>` /
+`WARN: <finding>` when what it measures is missing (no backup on record yet): a finding in
+words, never a sentinel number standing in for "missing". The control's `pass.threshold`
+rule says which way is worse and where warning and failure start:
 
 - worse=higher (disk use, load, 5xx rate): fail when value >= fail, warn when value >= warn;
 - worse=lower (days until a certificate expires, cache hit ratio): fail when value < fail,
@@ -27,6 +29,8 @@ from opsproof.errors import ConfigError
 Level = Literal["pass", "warn", "fail"]
 Worse = Literal["higher", "lower"]
 NA_PREFIX = "N/A:"
+# A finding in words where there is nothing to measure (the record is missing).
+FINDING_PREFIXES: Mapping[str, Level] = {"FAIL:": "fail", "WARN:": "warn"}
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}")
 _RANK: Mapping[Level, int] = {"pass": 0, "warn": 1, "fail": 2}
 
@@ -110,6 +114,16 @@ def not_applicable(out: str) -> str | None:
     text = out.strip()
     if text.startswith(NA_PREFIX):
         return text[len(NA_PREFIX) :].strip() or "not measurable on this host"
+    return None
+
+
+def finding(out: str) -> tuple[Level, str] | None:
+    """(fail|warn, the words) when the command printed `FAIL: …` or `WARN: …` instead of a
+    measurement; None for readings."""
+    text = out.strip()
+    for prefix, level in FINDING_PREFIXES.items():
+        if text.startswith(prefix):
+            return level, text[len(prefix) :].strip() or "nothing to measure on this host"
     return None
 
 
