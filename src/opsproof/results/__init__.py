@@ -1,5 +1,11 @@
 """The one results schema every opsproof tool writes and every report reads."""
 
+from opsproof.results.environment import (
+    current_operator,
+    git_state,
+    run_meta_from_environment,
+    tool_versions,
+)
 from opsproof.results.model import (
     SCHEMA_VERSION,
     CheckResult,
@@ -15,11 +21,7 @@ from opsproof.results.model import (
     RunMeta,
     StepResult,
     Waiver,
-    current_operator,
-    git_state,
     result_from_dict,
-    run_meta_from_environment,
-    tool_versions,
     utc_now,
 )
 from opsproof.results.validate import (
