@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import copy
-import difflib
 import functools
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
@@ -15,15 +13,14 @@ from typing import Any, cast
 
 import yaml
 from jsonschema import Draft202012Validator
-from jsonschema import ValidationError as SchemaError
 
 from opsproof.controls.model import LAYER_PREFIX, Catalog
 from opsproof.errors import ConfigError, ValidationError
+from opsproof.schema_messages import json_path, raise_problems, schema_messages
 
 DEFAULT_CATALOG = Path("controls/catalog.yml")
 SCHEMA_RESOURCE = "catalog.schema.json"
 CATALOG_DOC = "docs/controls.md"
-MAX_REPORTED = 5
 
 # GB/T 22239-2019 8.1.4 lettered clause -> GB/T 28448-2019 level-3 host test item.
 # The standard's numbering has no L3-CES1-16.
@@ -66,54 +63,20 @@ def _validator() -> Draft202012Validator:
 
 def _json_path(data: object, path: Iterable[str | int]) -> str:
     """controls[3] (SSH-AUTH-001).title.zh style path; '(document)' for the top level."""
-    parts = list(path)
-    text = ""
-    for i, part in enumerate(parts):
-        if isinstance(part, int):
-            text += f"[{part}]"
-            if i == 1 and parts[0] == "controls":
-                text += _control_label(data, part)
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
-            text += f".{part}" if text else part
-        else:
-            text += f"[{part!r}]"
-    return text or "(document)"
+    return json_path(path, functools.partial(_control_label, data))
 
 
-def _control_label(data: object, index: int) -> str:
-    """' (ID)' for controls[index] when it has a string id, else ''."""
+def _control_label(data: object, parts: list[str | int]) -> str:
+    """' (ID)' after controls[index] when that control has a string id, else ''."""
     controls = data.get("controls") if isinstance(data, dict) else None
-    if isinstance(controls, list) and 0 <= index < len(controls):
+    if len(parts) != 2 or parts[0] != "controls" or not isinstance(controls, list):
+        return ""
+    index = cast(int, parts[1])
+    if 0 <= index < len(controls):
         item = controls[index]
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             return f" ({item['id']})"
     return ""
-
-
-def _sort_key(parts: list[str | int]) -> tuple[str, ...]:
-    return tuple(f"{p:09d}" if isinstance(p, int) else p for p in parts)
-
-
-def _messages(data: object, error: SchemaError) -> list[tuple[tuple[str, ...], str]]:
-    parts: list[str | int] = list(error.absolute_path)
-    path = _json_path(data, parts)
-    instance = error.instance
-    if error.validator == "required" and isinstance(instance, dict):
-        missing = [k for k in cast(list[str], error.validator_value) if k not in instance]
-        return [
-            (_sort_key([*parts, k]), f"{_json_path(data, [*parts, k])}: required field is missing")
-            for k in missing
-        ]
-    if error.validator == "additionalProperties" and isinstance(instance, dict):
-        allowed = sorted(cast(dict[str, Any], error.schema).get("properties", {}))
-        out = []
-        for extra in sorted(k for k in instance if k not in allowed):
-            close = difflib.get_close_matches(extra, allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
-            where = _json_path(data, [*parts, extra])
-            out.append((_sort_key([*parts, extra]), f"{where}: unknown field{hint}"))
-        return out
-    return [(_sort_key(parts), f"{path}: {error.message}")]
 
 
 def _semantic(data: dict[str, Any]) -> Iterator[str]:
@@ -174,26 +137,16 @@ def _semantic(data: dict[str, Any]) -> Iterator[str]:
 
 def catalog_errors(data: object) -> list[str]:
     """Every problem with data as 'path: message', in document order; empty when valid."""
-    found: dict[str, tuple[str, ...]] = {}
-    for error in _validator().iter_errors(data):
-        for key, message in _messages(data, error):
-            found.setdefault(message, key)
-    if found:
-        return [m for m, _ in sorted(found.items(), key=lambda item: (item[1], item[0]))]
-    return list(_semantic(cast(dict[str, Any], data)))
+    found = schema_messages(_validator(), data, label=functools.partial(_control_label, data))
+    return found or list(_semantic(cast(dict[str, Any], data)))
 
 
 def validate_catalog(data: object, *, source: str | os.PathLike[str] | None = None) -> None:
     """Raise ValidationError naming the source, the control and the path of each bad field."""
-    problems = catalog_errors(data)
-    if not problems:
-        return
-    where = os.fspath(source) if source is not None else "controls catalog"
-    shown = "; ".join(problems[:MAX_REPORTED])
-    more = len(problems) - MAX_REPORTED
-    suffix = f"; and {more} more error{'s' if more > 1 else ''}" if more > 0 else ""
-    raise ValidationError(
-        f"{where}: {shown}{suffix}",
+    raise_problems(
+        catalog_errors(data),
+        source=source,
+        what="controls catalog",
         fix=f"correct the field(s) named; the catalog's fields are described in {CATALOG_DOC}",
     )
 

@@ -5,27 +5,25 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
-import difflib
 import functools
 import json
 import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema import ValidationError as SchemaError
 
 from opsproof.errors import ConfigError, ValidationError
 from opsproof.results.model import SCHEMA_VERSION, ResultsDocument, parse_timestamp
+from opsproof.schema_messages import json_path, raise_problems, schema_messages
 
 SCHEMA_RESOURCE = "results.schema.json"
 SCHEMA_DOC = "docs/results-schema.md"
-MAX_REPORTED = 5
 
 # RFC 3339 section 5.6 date-time; the offset is mandatory. jsonschema only checks
 # "date-time" when the optional rfc3339-validator is installed, so we check it ourselves.
@@ -83,60 +81,12 @@ def _validator() -> Draft202012Validator:
 # --- messages --------------------------------------------------------------------------
 
 
-def _json_path(path: Iterable[str | int]) -> str:
-    """results[3].status style path; '(document)' for the top level."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", part):
-            text += f".{part}" if text else part
-        else:
-            text += f"[{part!r}]"
-    return text or "(document)"
-
-
 _TOP_ORDER = {"schema_version": "0", "run": "1", "results": "2"}
-
-
-def _sort_key(parts: list[str | int]) -> tuple[str, ...]:
-    """Document order: schema_version, run, results; then the path, indexes numerically."""
-    top = _TOP_ORDER.get(str(parts[0]), "3") if parts else ""
-    return (top, *(f"{p:09d}" if isinstance(p, int) else p for p in parts))
-
-
-def _messages(error: SchemaError) -> list[tuple[tuple[str, ...], str]]:
-    """(sort key, 'path: message') pairs for one schema error."""
-    parts: list[str | int] = list(error.absolute_path)
-    path = _json_path(parts)
-    instance = error.instance
-    if error.validator == "required" and isinstance(instance, dict):
-        missing = [k for k in cast(list[str], error.validator_value) if k not in instance]
-        return [
-            (_sort_key([*parts, k]), f"{_join(path, k)}: required field is missing")
-            for k in missing
-        ]
-    if error.validator == "additionalProperties" and isinstance(instance, dict):
-        allowed = sorted(cast(dict[str, Any], error.schema).get("properties", {}))
-        out = []
-        for extra in sorted(k for k in instance if k not in allowed):
-            close = difflib.get_close_matches(extra, allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
-            out.append((_sort_key([*parts, extra]), f"{_join(path, extra)}: unknown field{hint}"))
-        return out
-    return [(_sort_key(parts), f"{path}: {error.message}")]
-
-
-def _join(path: str, key: str) -> str:
-    tail = _json_path([key])
-    if path == "(document)":
-        return tail
-    return path + ("" if tail.startswith("[") else ".") + tail
 
 
 def _non_finite(value: object, parts: list[str | int]) -> Iterator[str]:
     if isinstance(value, float) and not math.isfinite(value):
-        yield f"{_json_path(parts)}: {value!r} is not a JSON number"
+        yield f"{json_path(parts)}: {value!r} is not a JSON number"
     elif isinstance(value, dict):
         for k, v in value.items():
             yield from _non_finite(v, [*parts, str(k)])
@@ -166,26 +116,16 @@ def schema_errors(data: object) -> list[str]:
             f"schema_version: {data['schema_version']!r} is not supported; "
             f"this opsproof reads schema_version {SCHEMA_VERSION!r}"
         ]
-    found: dict[str, tuple[str, ...]] = {}
-    for error in _validator().iter_errors(data):
-        for key, message in _messages(error):
-            found.setdefault(message, key)
-    if found:
-        return [m for m, _ in sorted(found.items(), key=lambda item: (item[1], item[0]))]
-    return list(_semantic(cast(dict[str, Any], data)))
+    found = schema_messages(_validator(), data, top_order=_TOP_ORDER)
+    return found or list(_semantic(cast(dict[str, Any], data)))
 
 
 def validate_document(data: object, *, source: str | os.PathLike[str] | None = None) -> None:
     """Raise ValidationError naming the source and the JSON path of each offending field."""
-    problems = schema_errors(data)
-    if not problems:
-        return
-    where = os.fspath(source) if source is not None else "results document"
-    shown = "; ".join(problems[:MAX_REPORTED])
-    more = len(problems) - MAX_REPORTED
-    suffix = f"; and {more} more error{'s' if more > 1 else ''}" if more > 0 else ""
-    raise ValidationError(
-        f"{where}: {shown}{suffix}",
+    raise_problems(
+        schema_errors(data),
+        source=source,
+        what="results document",
         fix=f"correct the field(s) named; the format is described in {SCHEMA_DOC}",
     )
 
