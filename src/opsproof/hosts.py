@@ -13,9 +13,18 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from opsproof.ansible_inventory import AnsibleInventory, Host
 from opsproof.errors import ConfigError, PreconditionError
+
+CONNECTION_VARS = (
+    "ansible_host",
+    "ansible_port",
+    "ansible_user",
+    "ansible_ssh_private_key_file",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+)
 
 
 @dataclass(frozen=True)
@@ -40,55 +49,36 @@ class SshTarget:
 
 def resolve(inventory: str | Path, pattern: str = "all") -> list[SshTarget]:
     """The hosts matching `pattern` in the inventory, with rendered connection settings."""
-    source = Path(inventory)
-    if not source.exists():
-        raise ConfigError(
-            f"inventory {source} not found",
-            fix="pass an inventory directory such as inventories/lab",
-        )
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar
-    from ansible.vars.manager import VariableManager
-
-    loader = DataLoader()
-    manager = InventoryManager(loader=loader, sources=[str(source)])
-    variables = VariableManager(loader=loader, inventory=manager)
-    hosts = manager.get_hosts(pattern)
+    loaded = AnsibleInventory(inventory)
+    hosts = loaded.hosts(pattern)
     if not hosts:
         raise ConfigError(
-            f"{source}: no host matches {pattern!r}", fix="check the host pattern and the inventory"
+            f"{loaded.source}: no host matches {pattern!r}",
+            fix="check the host pattern and the inventory",
         )
-    targets = []
-    for host in hosts:
-        hostvars = variables.get_vars(host=host, include_hostvars=False)
-        templar = Templar(loader=loader, variables=hostvars)
+    return [_target(loaded, host) for host in hosts]
 
-        def value(name: str, default: Any = None, _t: Templar = templar, _v: Any = hostvars) -> Any:
-            raw = _v.get(name, default)
-            return _t.template(raw) if raw is not None else None
 
-        user = value("ansible_user")
-        if not user:
-            raise ConfigError(
-                f"{source}: {host.name} has no ansible_user",
-                fix="set ansible_user in the inventory's group_vars",
-            )
-        args = shlex.split(str(value("ansible_ssh_common_args", "") or ""))
-        args += shlex.split(str(value("ansible_ssh_extra_args", "") or ""))
-        key = value("ansible_ssh_private_key_file")
-        targets.append(
-            SshTarget(
-                name=host.name,
-                address=str(value("ansible_host", host.name)),
-                user=str(user),
-                port=int(value("ansible_port", 22) or 22),
-                key_file=str(key) if key else None,
-                ssh_args=tuple(args),
-                groups=tuple(sorted(g.name for g in host.get_groups() if g.name != "all")),
-            )
+def _target(loaded: AnsibleInventory, host: Host) -> SshTarget:
+    value = loaded.render(host.name, CONNECTION_VARS)
+    user = value.get("ansible_user")
+    if not user:
+        raise ConfigError(
+            f"{loaded.source}: {host.name} has no ansible_user",
+            fix="set ansible_user in the inventory's group_vars",
         )
-    return targets
+    args = shlex.split(str(value.get("ansible_ssh_common_args") or ""))
+    args += shlex.split(str(value.get("ansible_ssh_extra_args") or ""))
+    key = value.get("ansible_ssh_private_key_file")
+    return SshTarget(
+        name=host.name,
+        address=str(value.get("ansible_host") or host.name),
+        user=str(user),
+        port=int(value.get("ansible_port") or 22),
+        key_file=str(key) if key else None,
+        ssh_args=tuple(args),
+        groups=host.groups,
+    )
 
 
 @dataclass(frozen=True)

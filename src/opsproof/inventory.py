@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import json
 import socket
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsproof.ansible_inventory import AnsibleInventory
 from opsproof.errors import ConfigError, PreconditionError
 
 REQUIRED_GROUPS = ("web", "app", "db")
@@ -26,67 +24,32 @@ class InventoryHost:
     groups: tuple[str, ...]
 
 
-def _tool(name: str) -> str:
-    """Prefer the tool installed beside this interpreter (the project's virtualenv)."""
-    beside = Path(sys.executable).with_name(name)
-    return str(beside) if beside.exists() else name
-
-
 def load(inventory: Path) -> list[InventoryHost]:
-    if not inventory.exists():
-        raise ConfigError(
-            f"{inventory}: inventory not found",
-            fix="pass INVENTORY=inventories/<env> (see inventories/production.example)",
-        )
-    proc = subprocess.run(
-        [_tool("ansible-inventory"), "-i", str(inventory), "--list"],
-        capture_output=True,
-        text=True,
-        check=False,
+    loaded = AnsibleInventory(
+        inventory,
+        missing=f"{inventory}: inventory not found",
+        fix="pass INVENTORY=inventories/<env> (see inventories/production.example)",
     )
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise ConfigError(
-            f"{inventory}: ansible-inventory cannot parse it: {last}",
-            fix="correct the YAML of the inventory",
-        )
-    return parse(json.loads(proc.stdout), inventory)
-
-
-def parse(data: dict[str, Any], inventory: Path) -> list[InventoryHost]:
-    hostvars: dict[str, dict[str, Any]] = data.get("_meta", {}).get("hostvars", {})
-    membership: dict[str, set[str]] = {}
-
-    def walk(group: str) -> set[str]:
-        node = data.get(group, {})
-        members = set(node.get("hosts", []))
-        for child in node.get("children", []):
-            members |= walk(child)
-        membership[group] = members
-        return members
-
-    walk("all")
+    hosts = loaded.hosts()
     for group in REQUIRED_GROUPS:
-        if not membership.get(group):
+        if not any(group in h.groups for h in hosts):
             raise ConfigError(
                 f"{inventory}: group '{group}' has no hosts",
                 fix=f"put at least one host under children: {group}: hosts:",
             )
-    hosts: list[InventoryHost] = []
-    for name in sorted(membership["all"]):
-        hv = hostvars.get(name, {})
-        address = str(hv.get("ansible_host", name))
-        port_raw = hv.get("ansible_port", 22)
+    out: list[InventoryHost] = []
+    for host in sorted(hosts, key=lambda h: h.name):
+        address = str(host.vars.get("ansible_host", host.name))
+        port_raw = host.vars.get("ansible_port", 22)
         try:
             port = int(port_raw)
         except (TypeError, ValueError):
             raise ConfigError(
-                f"{inventory}: {name}: ansible_port={port_raw!r} is not a number",
+                f"{inventory}: {host.name}: ansible_port={port_raw!r} is not a number",
                 fix="set ansible_port to the SSH port, e.g. 22",
             ) from None
-        groups = tuple(sorted(g for g, m in membership.items() if name in m and g != "all"))
-        hosts.append(InventoryHost(name, address, port, groups))
-    return hosts
+        out.append(InventoryHost(host.name, address, port, host.groups))
+    return out
 
 
 def reachable(host: InventoryHost, timeout: float = 3.0) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from opsproof.ansible_inventory import AnsibleInventory
 from opsproof.errors import ConfigError
 from opsproof.inspection.evaluate import Unresolved
 
@@ -66,40 +67,15 @@ def resolve(
     """host -> {name: value or Unresolved} for the names each host defines (or defaults).
 
     `facts` (host -> facts read on the host) is what `ansible_facts` holds while rendering."""
-    from ansible.errors import AnsibleError
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar
-    from ansible.vars.manager import VariableManager
-
-    wanted = sorted(set(names))
-    loader = DataLoader()
-    manager = InventoryManager(loader=loader, sources=[str(inventory)])
-    variables = VariableManager(loader=loader, inventory=manager)
-    out: dict[str, dict[str, Any]] = {}
-    for name in hosts:
-        host = manager.get_host(name)
-        if host is None:
-            raise ConfigError(f"{inventory}: no host {name}", fix="check the host pattern")
-        inventory_vars = variables.get_vars(host=host, include_hostvars=False)
-        merged = {
-            **(defaults or {}),
-            **inventory_vars,
-            **(extra_vars or {}),
-            # The variable manager holds the (empty) fact cache: the facts read here go over it.
-            "ansible_facts": {
-                **dict(inventory_vars.get("ansible_facts") or {}),
-                **dict((facts or {}).get(name, {})),
-            },
-        }
-        templar = Templar(loader=loader, variables=merged)
-        values: dict[str, Any] = {}
-        for var in wanted:
-            if var not in merged:
-                continue
-            try:
-                values[var] = templar.template(merged[var])
-            except (AnsibleError, TypeError, ValueError) as err:
-                values[var] = Unresolved(str(err).splitlines()[0][:300])
-        out[name] = values
-    return out
+    loaded = AnsibleInventory(inventory)
+    return {
+        name: loaded.render(
+            name,
+            names,
+            defaults=defaults,
+            extra_vars=extra_vars,
+            facts=(facts or {}).get(name, {}),
+            on_error=Unresolved,
+        )
+        for name in hosts
+    }

@@ -28,6 +28,7 @@ from types import FrameType
 from typing import Any
 
 from opsproof import locks
+from opsproof.ansible_inventory import AnsibleInventory
 from opsproof.errors import ConfigError, OpsproofError, PreconditionError
 from opsproof.perf import stats
 from opsproof.perf.loadrun import REPO, LoadSettings, measure, run_locust
@@ -221,23 +222,16 @@ def check_consistency(doc: ResultsDocument) -> list[str]:
 # --- the lab: profile switches, live settings, data scale ------------------------------
 
 
+PROFILE_VAR = "opsproof_tuning_profile"
+
+
 def inventory_profile(inventory: str) -> str:
     """The profile the inventory itself sets (opsproof_tuning_profile; default baseline)."""
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar
-    from ansible.vars.manager import VariableManager
-
-    if not Path(inventory).exists():
-        raise ConfigError(f"inventory {inventory} not found", fix="pass INVENTORY=<dir>")
-    loader = DataLoader()
-    manager = InventoryManager(loader=loader, sources=[inventory])
-    variables = VariableManager(loader=loader, inventory=manager)
-    found = set()
-    for host in manager.get_hosts("all"):
-        hostvars = variables.get_vars(host=host, include_hostvars=False)
-        raw = hostvars.get("opsproof_tuning_profile", "baseline")
-        found.add(str(Templar(loader=loader, variables=hostvars).template(raw)))
+    loaded = AnsibleInventory(inventory, fix="pass INVENTORY=<dir>")
+    found = {
+        str(loaded.render(name, [PROFILE_VAR], defaults={PROFILE_VAR: "baseline"})[PROFILE_VAR])
+        for name in loaded.names()
+    }
     if len(found) > 1:
         raise ConfigError(
             f"{inventory}: hosts disagree on opsproof_tuning_profile ({', '.join(sorted(found))})",
