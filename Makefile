@@ -21,6 +21,12 @@ APT_DEPS := systemd-container debootstrap apt-cacher-ng e2fsprogs openssh-client
             python3-venv openjdk-17-jdk-headless libtomcat10-java make chromium fonts-noto-cjk wrk
 PLAYBOOK = $(BIN)/ansible-playbook -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)') $(if $(TAGS),--tags '$(TAGS)') $(ARGS)
 IS_LAB = $(filter inventories/lab inventories/lab/,$(INVENTORY))
+# A playbook run ($(2)) teed to reports/runs/<UTC>-$(1)/ansible.log and turned into a results
+# file beside it (opsproof runlog, for the evidence pack); the playbook's exit status is kept.
+RECORD_RUN = d=reports/runs/$$(date -u +%Y%m%dT%H%M%SZ)-$(1); mkdir -p $$d; rc=0; \
+  $(2) 2>&1 | tee $$d/ansible.log || rc=$$?; \
+  $(BIN)/opsproof runlog --kind $(1) --inventory $(INVENTORY) --playbook playbooks/site.yml \
+    $$d/ansible.log $$d/results.json || [ $$rc -ne 0 ] || rc=5; exit $$rc
 # Runs that change hosts wait for each other (two checkouts on one machine, one lab).
 CHANGE_LOCK := flock -w 1800 $(or $(wildcard /run/lock),/tmp)/opsproof-provision.lock
 
@@ -79,7 +85,7 @@ preflight: venv ## Validate the inventory and reach every host (one clear line p
 provision: deps venv ## Create the lab if needed, then apply playbooks/site.yml
 	$(if $(IS_LAB),$(BIN)/opsproof lab --spec $(LAB_SPEC) up)
 	$(BIN)/opsproof inventory check -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)')
-	$(CHANGE_LOCK) $(PLAYBOOK) playbooks/site.yml
+	$(call RECORD_RUN,provision,$(CHANGE_LOCK) $(PLAYBOOK) playbooks/site.yml)
 
 PROFILE ?=
 .PHONY: tune
@@ -172,7 +178,7 @@ inspect: venv ## The monthly inspection: every catalogued control on every host 
 drift: venv ## Check-mode run of site.yml, gated on zero changes (opsproof drift names host and task)
 	@mkdir -p $(INSPECT_DIR)
 	@# Under the provisioning lock: a check-mode run during someone's provision would show their changes.
-	$(CHANGE_LOCK) $(PLAYBOOK) --check --diff playbooks/site.yml 2>&1 | tee $(INSPECT_DIR)/drift.log
+	$(call RECORD_RUN,drift,$(CHANGE_LOCK) $(PLAYBOOK) --check --diff playbooks/site.yml 2>&1 | tee $(INSPECT_DIR)/drift.log)
 	$(BIN)/opsproof drift $(INSPECT_DIR)/drift.log
 
 .PHONY: compliance
