@@ -28,7 +28,8 @@ RECORD_RUN = d=reports/runs/$$(date -u +%Y%m%dT%H%M%SZ)-$(1); mkdir -p $$d; rc=0
   $(BIN)/opsproof runlog --kind $(1) --inventory $(INVENTORY) --playbook playbooks/site.yml \
     $$d/ansible.log $$d/results.json || [ $$rc -ne 0 ] || rc=5; exit $$rc
 # Runs that change hosts wait for each other (two checkouts on one machine, one lab).
-CHANGE_LOCK := flock -w 1800 $(or $(wildcard /run/lock),/tmp)/opsproof-provision.lock
+# The lock's path is opsproof.locks.change_lock_path (one definition), asked at run time.
+CHANGE_LOCK = flock -w 1800 "$$($(BIN)/opsproof lock-path)"
 
 .PHONY: help
 help: ## Show the targets

@@ -12,7 +12,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="opsproof", description=__doc__)
     groups = parser.add_subparsers(dest="group", required=True)
     # Each concern registers its own sub-commands; keep imports local to the group.
-    from opsproof import inventory, probe, recap, runlog
+    from opsproof import inventory, locks, probe, recap, runlog
     from opsproof.chaos import runner as chaos_runner
     from opsproof.controls import cli as controls_cli
     from opsproof.lab import cli as lab_cli
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     results_cli.register(groups)
     probe.register(groups)
     recap.register(groups)
+    locks.register(groups)
     runlog.register(groups)
     controls_cli.register(groups)
     chaos_runner.register(groups)

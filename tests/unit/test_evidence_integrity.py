@@ -19,8 +19,13 @@ from opsproof.runlog import parse_log, results_from_log
 LOG = Path(__file__).parent / "evidence_data/provision-lab-20261203.log.gz"
 
 
+def _log_text() -> str:
+    with gzip.open(LOG, "rt", encoding="utf-8") as f:
+        return f.read()
+
+
 def test_runlog_steps_add_up_to_the_recap(tmp_path: Path) -> None:
-    text = gzip.open(LOG, "rt", encoding="utf-8").read()
+    text = _log_text()
     parsed = parse_log(text)
     recap = {r.host: r for r in parse_recap(text)}
     ok, changed = Counter[str](), Counter[str]()
@@ -60,7 +65,7 @@ def test_runlog_without_recap_fails_naming_the_log(tmp_path: Path) -> None:
 
 def test_runlog_command_writes_a_valid_results_file(tmp_path: Path) -> None:
     log = tmp_path / "ansible.log"
-    log.write_text(gzip.open(LOG, "rt", encoding="utf-8").read(), encoding="utf-8")
+    log.write_text(_log_text(), encoding="utf-8")
     out = tmp_path / "results.json"
     from opsproof.cli import main
 
