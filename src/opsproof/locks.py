@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from opsproof.errors import OpsproofError
 
+CHANGE_LOCK_NAME = "opsproof-provision.lock"
+
 
 def change_lock_path() -> Path:
-    """The lock every run that changes hosts takes (the Makefile's CHANGE_LOCK)."""
+    """The lock every run that changes hosts takes (the Makefile's CHANGE_LOCK asks
+    `opsproof lock-path` for it)."""
     run_lock = Path("/run/lock")
-    return (run_lock if run_lock.is_dir() else Path("/tmp")) / "opsproof-provision.lock"
+    return (run_lock if run_lock.is_dir() else Path("/tmp")) / CHANGE_LOCK_NAME
+
+
+def cmd_lock_path(args: argparse.Namespace) -> int:
+    print(change_lock_path())
+    return 0
+
+
+def register(groups: Any) -> None:
+    cmd = groups.add_parser("lock-path", help="the lock every run that changes hosts takes")
+    cmd.set_defaults(func=cmd_lock_path)
 
 
 @contextmanager
