@@ -18,7 +18,8 @@ export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 export ANSIBLE_FORCE_COLOR ?= false
 
 APT_DEPS := systemd-container debootstrap apt-cacher-ng e2fsprogs openssh-client iproute2 \
-            python3-venv openjdk-17-jdk-headless libtomcat10-java make chromium fonts-noto-cjk wrk
+            python3-venv openjdk-17-jdk-headless libtomcat10-java make chromium fonts-noto-cjk wrk \
+            libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 PLAYBOOK = $(BIN)/ansible-playbook -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)') $(if $(TAGS),--tags '$(TAGS)') $(ARGS)
 IS_LAB = $(filter inventories/lab inventories/lab/,$(INVENTORY))
 # A playbook run ($(2)) teed to reports/runs/<UTC>-$(1)/ansible.log and turned into a results
