@@ -9,7 +9,12 @@ from typing import Any
 
 from opsproof import hosts
 from opsproof.chaos import context
+from opsproof.chaos.faults_process import SERVICE_RESIDUES
+from opsproof.chaos.residue import Residue
 from opsproof.errors import OpsproofError, PreconditionError
+
+# What a reboot can leave behind (opsproof.chaos.residue): a service that did not come back.
+RESIDUES: dict[str, tuple[Residue, ...]] = {"reboot": SERVICE_RESIDUES}
 
 # Which boot this is: the kernel's boot id (a real server) and PID 1's start time (a
 # container shares the kernel, its init restarts).

@@ -18,12 +18,74 @@ from importlib import resources
 from typing import Any
 
 from opsproof.chaos import context
+from opsproof.chaos.residue import Residue, clear_or_fail
+from opsproof.chaos.residue import clear as clear_residues
 from opsproof.errors import OpsproofError
 
 QUEUE = 7
 CHAIN = "OPSPROOF_CHAOS"
 DELAYER = "/run/opsproof-chaos-nfq-delay.py"
 DELAY_UNIT = "opsproof-chaos-delay"
+# The delayer's command line as a pgrep pattern; `[.]` keeps it from matching the shell that
+# runs the pattern itself.
+DELAYER_PROCESS = "python3 " + DELAYER.replace(".py", "[.]py")
+
+# What the latency fault can leave behind (opsproof.chaos.residue), removed in this order:
+# the OUTPUT jump before its chain, the rules before the delayer.
+RESIDUES: dict[str, tuple[Residue, ...]] = {
+    "latency": (
+        Residue(
+            name="latency-output-jump",
+            what=f"iptables -t mangle OUTPUT rule jumping to {CHAIN}",
+            detect=f"iptables -t mangle -C OUTPUT -j {CHAIN}",
+            remove=f"while iptables -t mangle -D OUTPUT -j {CHAIN}; do :; done",
+        ),
+        Residue(
+            name="latency-nfqueue-chain",
+            what=f"iptables -t mangle chain {CHAIN} with the NFQUEUE rule (queue {QUEUE})",
+            detect=f"iptables -t mangle -S {CHAIN}",
+            remove=f"iptables -t mangle -F {CHAIN}; iptables -t mangle -X {CHAIN}",
+        ),
+        Residue(
+            name="latency-mangle-table",
+            what="the empty nftables table ip mangle that iptables-nft created for the rule",
+            detect=(
+                "nft list table ip mangle && s=$(iptables -t mangle -S) && "
+                "[ -z \"$(printf '%s\\n' \"$s\" | grep -v '^-P')\" ]"
+            ),
+            remove="nft delete table ip mangle",
+        ),
+        Residue(
+            name="latency-delayer",
+            what=f"the NFQUEUE delayer: transient unit {DELAY_UNIT} (running or failed) or "
+            "its process",
+            detect=(
+                f"systemctl is-active --quiet {DELAY_UNIT} || "
+                f"systemctl is-failed --quiet {DELAY_UNIT} || pgrep -f '{DELAYER_PROCESS}'"
+            ),
+            remove=(
+                f"systemctl stop {DELAY_UNIT}; systemctl reset-failed {DELAY_UNIT}; "
+                f"pkill -f '{DELAYER_PROCESS}'; true"
+            ),
+        ),
+        Residue(
+            name="latency-delayer-script",
+            what=f"the delayer's code {DELAYER}",
+            detect=f"[ -e {DELAYER} ]",
+            remove=f"rm -f {DELAYER}",
+        ),
+        Residue(
+            name="latency-netem",
+            what="a tc netem qdisc (under its prio root), where the kernel has netem",
+            detect="tc qdisc show | grep -q ' netem '",
+            remove=(
+                'for d in $(tc qdisc show | awk \'$2 == "netem" { for (i = 3; i < NF; i++) '
+                'if ($i == "dev") print $(i + 1) }\' | sort -u); do '
+                'tc qdisc del dev "$d" root; done'
+            ),
+        ),
+    )
+}
 
 
 def has_netem(host: str) -> bool:
@@ -47,24 +109,9 @@ def _iptables_script(peer: str, port: int) -> str:
 
 
 def clear(host: str) -> bool:
-    """Remove the queue rules, the mangle table if only we used it, and the delayer."""
-    done = context.sudo(
-        host,
-        "removed=; if command -v iptables >/dev/null && iptables -t mangle -S "
-        f"{CHAIN} >/dev/null 2>&1; then "
-        f"iptables -t mangle -D OUTPUT -j {CHAIN}; iptables -t mangle -F {CHAIN}; "
-        f"iptables -t mangle -X {CHAIN}; removed=1; "
-        "if [ -z \"$(iptables -t mangle -S | grep -v '^-P')\" ]; then "
-        "nft delete table ip mangle 2>/dev/null; fi; fi; "
-        f"if systemctl is-active --quiet {DELAY_UNIT}; then systemctl stop {DELAY_UNIT}; "
-        f"removed=1; fi; systemctl reset-failed {DELAY_UNIT} 2>/dev/null; "
-        "if tc qdisc show dev host0 2>/dev/null | grep -q netem; then "
-        "tc qdisc del dev host0 root; removed=1; fi; rm -f "
-        + DELAYER
-        + "; echo ${removed:+removed}",
-        check=False,
-    )
-    return "removed" in done.stdout
+    """Remove the queue rules, the mangle table if only they used it, the delayer and a
+    netem qdisc (RESIDUES); True when something was there."""
+    return bool(clear_residues(host, RESIDUES["latency"]).fixed)
 
 
 def latency(
@@ -120,17 +167,5 @@ def latency(
 
 
 def verify_cleared(host: str) -> dict[str, Any]:
-    """Rollback: no queue rule, no delayer, no netem left."""
-    removed = clear(host)
-    left = context.sudo(
-        host,
-        f"(command -v iptables >/dev/null && iptables -t mangle -S {CHAIN} 2>/dev/null) || "
-        f"systemctl is-active --quiet {DELAY_UNIT} || tc qdisc show | grep netem",
-        check=False,
-    )
-    if left.rc == 0:
-        raise OpsproofError(
-            f"chaos: rollback failed: latency rules or delayer still on {host}: {left.stdout}",
-            fix=f"opsproof chaos restore, or iptables -t mangle -X {CHAIN} on {host}",
-        )
-    return {"verified": True, "removed_by_rollback": removed}
+    """Rollback: no queue rule, no delayer, no netem left (removed here if they were)."""
+    return clear_or_fail(host, RESIDUES["latency"])

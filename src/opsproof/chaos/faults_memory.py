@@ -22,11 +22,38 @@ from pathlib import Path
 from typing import Any
 
 from opsproof.chaos import context
-from opsproof.chaos.faults_process import main_pid, restart_count
+from opsproof.chaos.faults_process import SERVICE_RESIDUES, main_pid, restart_count
+from opsproof.chaos.residue import Residue, clear_or_fail
 from opsproof.errors import OpsproofError, PreconditionError
 
 JAR_IN_JVM = "/tmp/opsproof-chaos-oom.jar"
 ATTACHER = "/run/opsproof-chaos-jvm-attach.py"
+# The running JVM's view of JAR_IN_JVM (its /tmp is private under PrivateTmp=yes).
+_JVM_JAR = (
+    'pid=$(systemctl show -p MainPID --value tomcat10); j=/proc/"${pid:-0}"/root' + JAR_IN_JVM
+)
+
+# What the heap exhaustion can leave behind (opsproof.chaos.residue). Heap dumps are not
+# on the list: one written by a real OutOfMemoryError is evidence an operator needs.
+RESIDUES: dict[str, tuple[Residue, ...]] = {
+    "exhaust_heap": (
+        Residue(
+            name="oom-attacher",
+            what=f"the JVM attach helper {ATTACHER}",
+            detect=f"[ -e {ATTACHER} ]",
+            remove=f"rm -f {ATTACHER}",
+            groups=("app",),
+        ),
+        Residue(
+            name="oom-agent-jar",
+            what=f"the OOM agent's jar {JAR_IN_JVM} in the JVM's /tmp (or the host's)",
+            detect=f'{_JVM_JAR}; [ -e "$j" ] || [ -e {JAR_IN_JVM} ]',
+            remove=f'{_JVM_JAR}; [ "${{pid:-0}}" -gt 0 ] && rm -f "$j"; rm -f {JAR_IN_JVM}',
+            groups=("app",),
+        ),
+        *SERVICE_RESIDUES,
+    )
+}
 
 
 def build_agent() -> bytes:
@@ -104,9 +131,9 @@ def exhaust_heap(
 
 
 def verify_cleaned(host: str, unit: str = "tomcat10") -> dict[str, Any]:
-    """Rollback: the JVM runs (started if not) and the attacher is gone."""
+    """Rollback: the JVM runs (started if not), the attacher and the agent's jar are gone."""
     from opsproof.chaos.faults_process import ensure_active
 
     state = ensure_active(host, unit)
-    context.sudo(host, f"rm -f {ATTACHER}")
-    return {"verified": state["verified"], "unit": unit}
+    cleared = clear_or_fail(host, RESIDUES["exhaust_heap"])
+    return {**cleared, "verified": state["verified"] and cleared["verified"], "unit": unit}

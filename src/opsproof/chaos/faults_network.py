@@ -16,10 +16,24 @@ import time
 from typing import Any
 
 from opsproof.chaos import context
-from opsproof.errors import ConfigError, OpsproofError
+from opsproof.chaos.residue import Residue, clear_or_fail
+from opsproof.chaos.residue import clear as clear_residues
+from opsproof.errors import ConfigError
 
 TABLE = "opsproof_chaos"
 MAX_HOLD_S = 180.0
+
+NFT_TABLE = Residue(
+    name="nft-table",
+    what=f"nftables table inet {TABLE}: the partition's drop rules or the loss rule",
+    detect=f"nft list table inet {TABLE}",
+    remove=f"nft delete table inet {TABLE}",
+)
+# What each fault action can leave behind (opsproof.chaos.residue).
+RESIDUES: dict[str, tuple[Residue, ...]] = {
+    "partition": (NFT_TABLE,),
+    "packet_loss": (NFT_TABLE,),
+}
 
 
 def rules(peer: str, port: int, verdict: str) -> str:
@@ -49,12 +63,7 @@ def apply_rules(host: str, script: str) -> None:
 
 def clear(host: str) -> bool:
     """Delete the chaos table if present; True when there was one."""
-    done = context.sudo(
-        host,
-        f"if nft list table inet {TABLE} >/dev/null 2>&1; then nft delete table inet {TABLE}; "
-        "echo removed; fi",
-    )
-    return "removed" in done.stdout
+    return bool(clear_residues(host, (NFT_TABLE,)).fixed)
 
 
 def hold(host: str, script: str, duration_s: float, **extra: Any) -> dict[str, Any]:
@@ -84,11 +93,4 @@ def packet_loss(
 
 def verify_cleared(host: str) -> dict[str, Any]:
     """Rollback: the chaos table is gone (deleted here if it was not)."""
-    removed = clear(host)
-    still = context.sudo(host, f"nft list table inet {TABLE}", check=False)
-    if still.rc == 0:
-        raise OpsproofError(
-            f"chaos: rollback failed: table inet {TABLE} still on {host}",
-            fix=f"nft delete table inet {TABLE} on {host}",
-        )
-    return {"verified": True, "removed_by_rollback": removed}
+    return clear_or_fail(host, (NFT_TABLE,))

@@ -6,10 +6,42 @@ from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from opsproof.chaos import context
+from opsproof.chaos.residue import Residue
 from opsproof.errors import OpsproofError
+
+# The platform's services per inventory group: a process fault, or a reboot, interrupted
+# before its rollback can leave one stopped.
+SERVICES: Mapping[str, tuple[str, ...]] = {
+    "web": ("nginx",),
+    "app": ("tomcat10",),
+    "db": ("postgresql@15-main",),
+}
+
+
+def service_residue(group: str, unit: str) -> Residue:
+    """`unit` not running on the group's hosts (up, or being (re)started, is fine)."""
+    q = shlex.quote(unit)
+    return Residue(
+        name=unit,
+        what=f"{unit} not running",
+        detect=f'case "$(systemctl is-active {q})" in active|activating|reloading) false ;; '
+        "*) true ;; esac",
+        remove=f"systemctl reset-failed {q}; systemctl start {q}",
+        groups=(group,),
+        service=True,
+    )
+
+
+SERVICE_RESIDUES = tuple(service_residue(g, u) for g, units in SERVICES.items() for u in units)
+# What each fault action can leave behind (opsproof.chaos.residue).
+RESIDUES: dict[str, tuple[Residue, ...]] = {
+    "kill_main_process": SERVICE_RESIDUES,
+    "stop_service": SERVICE_RESIDUES,
+}
 
 
 def _bounded(value: float, low: float, high: float) -> float:

@@ -13,11 +13,38 @@ import time
 from typing import Any
 
 from opsproof.chaos import context
+from opsproof.chaos.residue import Residue, clear_or_fail
 from opsproof.errors import ConfigError, OpsproofError
 
 FILL_NAME = ".opsproof-chaos-fill"
 CPU_UNIT = "opsproof-chaos-cpu"
 SIZE_LIMITED_FSTYPES = {"ext4", "ext3", "xfs", "btrfs", "tmpfs"}
+# The volumes the experiments fill (chaos/disk-fill.json); the safety net looks in each.
+FILL_DIRS = ("/srv/data",)
+
+
+def fill_residue(volume: str) -> Residue:
+    """The disk fill's file on `volume` (the mount point the fill found)."""
+    fill = shlex.quote(f"{volume.rstrip('/')}/{FILL_NAME}")
+    return Residue(
+        name="fill-file" + volume.rstrip("/").replace("/", "-"),
+        what=f"the disk fill's file {volume.rstrip('/')}/{FILL_NAME}",
+        detect=f"[ -e {fill} ]",
+        remove=f"rm -f {fill}",
+    )
+
+
+# What each fault action can leave behind (opsproof.chaos.residue).
+CPU_STRESS = Residue(
+    name="cpu-stress",
+    what=f"stress-ng in the transient unit {CPU_UNIT} (running or failed)",
+    detect=f"systemctl is-active --quiet {CPU_UNIT} || systemctl is-failed --quiet {CPU_UNIT}",
+    remove=f"systemctl stop {CPU_UNIT}; systemctl reset-failed {CPU_UNIT}; true",
+)
+RESIDUES: dict[str, tuple[Residue, ...]] = {
+    "fill_volume": tuple(fill_residue(d) for d in FILL_DIRS),
+    "cpu_stress": (CPU_STRESS,),
+}
 
 
 def check_volume(path: str, target: str, source: str, fstype: str) -> None:
@@ -73,14 +100,9 @@ def fill_volume(
 
 
 def verify_volume(host: str, path: str = "/srv/data") -> dict[str, Any]:
-    """Rollback: the fill file is gone."""
+    """Rollback: the fill file is gone (removed here if it was not)."""
     found = context.sudo(host, f"findmnt -n -o TARGET --target {shlex.quote(path)}")
-    fill = f"{found.stdout.strip().rstrip('/')}/{FILL_NAME}"
-    context.sudo(host, f"rm -f {shlex.quote(fill)}")
-    left = context.sudo(host, f"test -e {shlex.quote(fill)}", check=False)
-    if left.rc == 0:
-        raise OpsproofError(f"chaos: rollback failed: {fill} still on {host}", fix=f"rm {fill}")
-    return {"verified": True}
+    return clear_or_fail(host, (fill_residue(found.stdout.strip()),))
 
 
 def cpu_stress(host: str, duration_s: float = 30, workers: int = 0) -> dict[str, Any]:
@@ -107,12 +129,5 @@ def cpu_stress(host: str, duration_s: float = 30, workers: int = 0) -> dict[str,
 
 
 def verify_cpu_stopped(host: str) -> dict[str, Any]:
-    """Rollback: the stress unit is not running."""
-    context.sudo(host, f"systemctl stop {CPU_UNIT}", check=False)
-    state = context.sudo(host, f"systemctl is-active {CPU_UNIT}", check=False)
-    if state.stdout.strip() in ("active", "activating", "deactivating"):
-        raise OpsproofError(
-            f"chaos: rollback failed: {CPU_UNIT} still running on {host}",
-            fix=f"systemctl stop {CPU_UNIT} on {host}",
-        )
-    return {"verified": True}
+    """Rollback: the stress unit is not running (stopped here if it was)."""
+    return clear_or_fail(host, (CPU_STRESS,))

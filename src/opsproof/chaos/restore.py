@@ -1,67 +1,78 @@
 """The safety net: after every experiment, whatever happened to Chaos Toolkit's rollbacks
 (a crash, a second Ctrl-C, a timeout), put every host back and say what had to be fixed.
 
-Idempotent; on a clean host it changes nothing and returns an empty list.
+It knows nothing of its own: it loops over REGISTRY, the residues each fault module declares
+for each of its fault actions (`RESIDUES`, opsproof.chaos.residue) — the same descriptions the
+faults clear themselves with and their rollbacks verify. A new fault adds its entry there and
+the safety net, `opsproof chaos restore` and the rollbacks cover it.
+
+Idempotent; on a clean host it changes nothing and reports nothing.
 """
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from opsproof import hosts
-from opsproof.chaos import context
-from opsproof.chaos.faults_network import TABLE
-from opsproof.chaos.faults_resources import CPU_UNIT, FILL_NAME
+from opsproof.chaos import (
+    context,
+    faults_host,
+    faults_latency,
+    faults_memory,
+    faults_network,
+    faults_process,
+    faults_resources,
+    residue,
+)
+from opsproof.chaos.residue import Residue
 
-# Group -> the services that must be active on its hosts.
-UNITS: Mapping[str, tuple[str, ...]] = {
-    "web": ("nginx",),
-    "app": ("tomcat10",),
-    "db": ("postgresql@15-main",),
+
+def _entries(
+    module: str, declared: Mapping[str, tuple[Residue, ...]]
+) -> dict[str, tuple[Residue, ...]]:
+    return {f"opsproof.chaos.{module}.{action}": found for action, found in declared.items()}
+
+
+# Fault action (the `module.func` an experiment's method calls) -> what it can leave behind.
+REGISTRY: Mapping[str, tuple[Residue, ...]] = {
+    **_entries("faults_network", faults_network.RESIDUES),
+    **_entries("faults_latency", faults_latency.RESIDUES),
+    **_entries("faults_resources", faults_resources.RESIDUES),
+    **_entries("faults_memory", faults_memory.RESIDUES),
+    **_entries("faults_process", faults_process.RESIDUES),
+    **_entries("faults_host", faults_host.RESIDUES),
 }
-FILL_DIRS = ("/srv/data",)
-
-SCRIPT = """
-fixed=""
-if nft list table inet {table} >/dev/null 2>&1; then
-  nft delete table inet {table}; fixed="$fixed nft-table"
-fi
-if systemctl is-active --quiet {cpu}; then systemctl stop {cpu}; fixed="$fixed {cpu}"; fi
-systemctl reset-failed {cpu} 2>/dev/null || true
-for d in {dirs}; do
-  if [ -e "$d/{fill}" ]; then rm -f "$d/{fill}"; fixed="$fixed fill-file"; fi
-done
-for u in {units}; do
-  case "$(systemctl is-active "$u")" in
-    active|activating|reloading) ;;  # up, or being (re)started by its manager
-    *) systemctl reset-failed "$u" 2>/dev/null || true; systemctl start "$u"; fixed="$fixed $u" ;;
-  esac
-done
-echo "fixed:$fixed"
-"""
+# The hosts the experiments act on: those of the platform's groups.
+GROUPS = tuple(faults_process.SERVICES)
 
 
-def restore_host(name: str, units: tuple[str, ...]) -> list[str]:
-    script = SCRIPT.format(
-        table=TABLE,
-        cpu=CPU_UNIT,
-        fill=FILL_NAME,
-        dirs=" ".join(shlex.quote(d) for d in FILL_DIRS),
-        units=" ".join(shlex.quote(u) for u in units),
-    )
-    done = context.sudo(name, script, timeout=180)
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("fixed:")), "fixed:")
-    return [f"{name}:{item}" for item in line[len("fixed:") :].split()]
+def residues_for(groups: Iterable[str]) -> tuple[Residue, ...]:
+    """Every registered residue that can be on a host of these groups, each once, in order."""
+    wanted = tuple(groups)
+    return residue.ordered(r for found in REGISTRY.values() for r in found if r.applies_to(wanted))
 
 
-def restore_all() -> list[str]:
-    """Restore every inventory host of the web, app and db groups; what had to be fixed."""
+@dataclass(frozen=True)
+class Restored:
+    """`<host>:<residue>` removed, and still present after the removal (a finding)."""
+
+    fixed: tuple[str, ...]
+    left: tuple[str, ...]
+
+
+def restore_host(name: str) -> residue.Cleared:
+    context.sudo(name, "true")  # the refusal rules apply here too
+    return residue.clear(name, residues_for(context.resolve_host(name).groups))
+
+
+def restore_all() -> Restored:
+    """Clear every registered residue on every inventory host of the platform's groups."""
     fixed: list[str] = []
-    targets = hosts.resolve(context.inventory_path())
-    for target in targets:
-        units = tuple(u for g in target.groups for u in UNITS.get(g, ()))
-        if set(target.groups) & set(UNITS):
-            context.sudo(target.name, "true")  # refusal rules apply here too
-            fixed += restore_host(target.name, units)
-    return fixed
+    left: list[str] = []
+    for target in hosts.resolve(context.inventory_path()):
+        if set(target.groups) & set(GROUPS):
+            done = restore_host(target.name)
+            fixed += [f"{done.host}:{item}" for item in done.fixed]
+            left += [f"{done.host}:{item}" for item in done.left]
+    return Restored(tuple(fixed), tuple(left))

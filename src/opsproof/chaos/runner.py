@@ -145,7 +145,8 @@ def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> Exp
         time.sleep(2)  # a baseline of samples and writes before the fault
         run_chaos(exp, journal_path, out / f"{exp.name}.log", env)
     finally:
-        fixed = restore.restore_all()  # the safety net, whatever happened above
+        restored = restore.restore_all()  # the safety net, whatever happened above
+        fixed = [*restored.fixed, *(f"{item} (could not be removed)" for item in restored.left)]
         if fixed:
             print(f"chaos: {exp.name}: the safety net had to fix {fixed}", file=sys.stderr)
         settled = steady.wait_for_steady_state(SETTLE_TIMEOUT_S)
@@ -267,8 +268,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     os.environ["OPSPROOF_INVENTORY"] = args.inventory
     if args.confirm_production:
         os.environ["OPSPROOF_CHAOS_CONFIRM"] = context.CONFIRM_VALUE
-    fixed = restore.restore_all()
-    print("restored: " + (", ".join(fixed) if fixed else "nothing to restore"))
+    restored = restore.restore_all()
+    print("restored: " + (", ".join(restored.fixed) if restored.fixed else "nothing to restore"))
+    if restored.left:
+        raise OpsproofError(
+            f"chaos restore: still there after removal: {', '.join(restored.left)}",
+            fix="read the residue's entry (RESIDUES in src/opsproof/chaos/faults_*.py) and "
+            "remove it by hand on the host named",
+        )
     return 0
 
 
