@@ -12,9 +12,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="opsproof", description=__doc__)
     groups = parser.add_subparsers(dest="group", required=True)
     # Each concern registers its own sub-commands; keep imports local to the group.
-    from opsproof import inventory, locks, probe, recap, runlog
+    from opsproof import inventory, locks, probe, recap, role_variables, runlog
     from opsproof.chaos import runner as chaos_runner
     from opsproof.controls import cli as controls_cli
+    from opsproof.evidence import cli as evidence_cli
     from opsproof.lab import cli as lab_cli
     from opsproof.perf import cli as perf_cli
     from opsproof.perf import explain_cli
@@ -26,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     probe.register(groups)
     recap.register(groups)
     locks.register(groups)
+    role_variables.register(groups)
     runlog.register(groups)
+    evidence_cli.register(groups)
     controls_cli.register(groups)
     chaos_runner.register(groups)
     perf_cli.register(groups)

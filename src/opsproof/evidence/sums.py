@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Literal
 
 SUM_FILES = {"SHA256SUMS": "sha256", "SM3SUMS": "sm3"}
-# Files about the sums themselves: the detached signature of SHA256SUMS and the key list
-# it is checked with. They cannot be in the sums they sign.
-UNSUMMED = frozenset({*SUM_FILES, "SHA256SUMS.sig", "allowed_signers"})
+# Files about the sums themselves: the sums and the detached signature of SHA256SUMS;
+# they cannot be in the sums they sign.
+UNSUMMED = frozenset({*SUM_FILES, "SHA256SUMS.sig"})
 CHUNK = 1 << 20
 
 Problem = Literal["edited", "missing", "extra", "symlink", "unlisted-sums", "malformed"]

@@ -1,0 +1,556 @@
+"""The O&M summary report (运维总结报告) in HTML, from the pack's files only, and its PDF.
+
+Chinese by default, English with lang="en". Every table names the pack file its figures come
+from; a missing source is shown as "无证据 / no evidence". Rows carry ids (`insp-<run>-<host>`,
+`goal-<id>`, `exp-<name>`, `perf-<subsystem>`) so a test can find each figure again. The same
+inputs give the same bytes: no build time, sorted rows, fixed number formats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from opsproof.evidence.collect import HostRecords, Selection, SourceRun
+from opsproof.evidence.kpi import Goal, Incident, experiments
+from opsproof.evidence.period import TZ, Period
+from opsproof.results import CheckResult, Comparison, LoadResult
+
+Lang = Literal["zh", "en"]
+STATUSES = ("pass", "warn", "fail", "waived", "not-applicable", "error")
+
+T: dict[str, tuple[str, str]] = {
+    "title": ("运维总结报告", "O&M summary report"),
+    "platform": ("合作交流综合信息服务平台", "Integrated information service platform"),
+    "period": ("报告期", "Period"),
+    "as_of": ("数据截至", "Records up to"),
+    "prepared": ("编制人", "Prepared by"),
+    "reviewed": ("审核人", "Reviewed by"),
+    "commit": ("配置版本", "Code version"),
+    "summary": ("一、总体情况", "1. Executive summary"),
+    "scope": ("二、运维范围与资产", "2. Scope and assets"),
+    "kpi": ("三、考核指标完成情况", "3. KPI scorecard"),
+    "inspections": ("四、巡检情况", "4. Inspections"),
+    "backups": ("五、备份与恢复演练", "5. Backups and restore drills"),
+    "patches": ("六、补丁情况", "6. Patches"),
+    "incidents": ("七、故障与应急演练", "7. Incidents and drills"),
+    "perf": ("八、性能优化前后对比", "8. Performance before and after"),
+    "problems": ("九、存在问题与改进计划", "9. Problems and improvement plan"),
+    "sign": ("十、签署", "10. Signatures"),
+    "no_evidence": ("无证据", "no evidence"),
+    "met": ("达标", "met"),
+    "not_met": ("未达标", "not met"),
+    "goal": ("指标", "Goal"),
+    "target": ("目标", "Target"),
+    "measured": ("实际", "Measured"),
+    "result": ("结论", "Result"),
+    "source": ("来源文件", "Source file"),
+    "host": ("主机", "Host"),
+    "groups": ("分组", "Groups"),
+    "os": ("操作系统", "OS"),
+    "middleware": ("中间件版本", "Middleware versions"),
+    "run": ("运行", "Run"),
+    "date": ("时间", "Time"),
+    "fixed": ("较上次已整改", "Fixed since the previous run"),
+    "open": ("未关闭问题", "Open findings"),
+    "waivers": ("豁免项", "Waivers"),
+    "expires": ("有效期至", "Expires"),
+    "approver": ("批准人", "Approved by"),
+    "owner": ("责任人", "Owner"),
+    "due": ("完成期限", "Due"),
+    "control": ("检查项", "Control"),
+    "unit": ("任务", "Job"),
+    "duration": ("耗时(秒)", "Duration (s)"),
+    "backups_on_disk": ("现存备份", "Backups on disk"),
+    "last_drill": ("最近一次恢复演练", "Last restore drill"),
+    "pending": ("待装安全更新", "Pending security updates"),
+    "experiment": ("演练", "Drill"),
+    "detect": ("发现(秒)", "Detect (s)"),
+    "recover": ("恢复(秒)", "Recover (s)"),
+    "requests": ("故障期间请求", "Requests during fault"),
+    "error_rate": ("错误率", "Error rate"),
+    "lost": ("丢失写入", "Writes lost"),
+    "subsystem": ("子系统", "Subsystem"),
+    "baseline": ("优化前 p95(ms)", "Before p95 (ms)"),
+    "candidate": ("优化后 p95(ms)", "After p95 (ms)"),
+    "ratio": ("比值", "Ratio"),
+    "apdex": ("Apdex", "Apdex"),
+    "proxy": (
+        "Apdex 为技术代理指标（不是满意度调查结果）",
+        "Apdex is a technical proxy, not the survey result",
+    ),
+    "none": ("无", "none"),
+    "fingerprint": ("签名密钥指纹", "Signing key fingerprint"),
+    "unsigned": ("未签名", "not signed"),
+    "sums_note": (
+        "本证据包的全部文件由 SHA256SUMS 与 SM3SUMS 校验（见 docs/auditor.md）。",
+        "Every file of this pack is covered by SHA256SUMS and SM3SUMS (see docs/auditor.md).",
+    ),
+    "sign_line": (
+        "编制人签字：__________　　审核人签字：__________　　日期：__________",
+        "Prepared: __________    Reviewed: __________    Date: __________",
+    ),
+    "goals_met": ("考核指标达标", "goals met"),
+    "incident_log": ("事件记录", "Incident log"),
+    "planned_om": ("计划运维工作完成率", "Planned O&M done"),
+    "monthly_inspection": ("每月巡检覆盖全部服务器", "Monthly inspection of every server"),
+    "no_major_failure": ("全年无重大故障", "No major failure"),
+    "fault_handling": ("7x24 故障处理（发现/恢复）", "7x24 fault handling (detect / recover)"),
+    "satisfaction": ("用户满意度", "User satisfaction"),
+}
+
+
+def t(key: str, lang: Lang) -> str:
+    zh, en = T[key]
+    return zh if lang == "zh" else en
+
+
+def e(value: object) -> str:
+    return html.escape(str(value))
+
+
+def link(path: str) -> str:
+    return f'<a href="{e(path)}">{e(path)}</a>'
+
+
+def table(head: Sequence[str], rows: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """rows: (row id, cells already escaped)."""
+    if not rows:
+        return ""
+    th = "".join(f"<th>{e(h)}</th>" for h in head)
+    body = "".join(
+        f'<tr id="{e(rid)}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+        for rid, cells in rows
+    )
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def local(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(TZ):%Y-%m-%d %H:%M}"
+
+
+def num(value: float | None, fmt: str = ".1f") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    period: Period
+    as_of: dt.datetime
+    selection: Selection
+    goals: Sequence[Goal]
+    records: Sequence[HostRecords]
+    records_dest: Mapping[str, str]
+    incidents: Sequence[Incident] | None
+    prepared_by: str
+    fingerprint: str | None
+
+
+def status_counts(run: SourceRun, host: str) -> Counter[str]:
+    return Counter(
+        r.status for r in run.doc.results if isinstance(r, CheckResult) and r.host == host
+    )
+
+
+def failing(run: SourceRun) -> dict[tuple[str, str], CheckResult]:
+    return {
+        (r.host, r.control_id): r
+        for r in run.doc.results
+        if isinstance(r, CheckResult) and r.status in ("fail", "error")
+    }
+
+
+def render(inp: ReportInput, lang: Lang) -> str:
+    sel = inp.selection
+    parts: list[str] = []
+    commit = next((r.doc.run.git_commit for r in reversed(sel.all) if r.doc.run.git_commit), None)
+    met = sum(1 for g in inp.goals if g.met)
+    # cover
+    parts.append(
+        f'<section class="cover"><h1>{e(t("title", lang))}</h1>'
+        f"<p class=big>{e(t('platform', lang))}</p><dl>"
+        f"<dt>{e(t('period', lang))}</dt><dd>{e(inp.period.name)}</dd>"
+        f"<dt>{e(t('as_of', lang))}</dt><dd>{e(local(inp.as_of))}</dd>"
+        f"<dt>{e(t('prepared', lang))}</dt><dd>{e(inp.prepared_by)}</dd>"
+        f"<dt>{e(t('reviewed', lang))}</dt><dd>__________</dd>"
+        f"<dt>{e(t('commit', lang))}</dt><dd><code>{e(commit or '-')}</code></dd></dl></section>"
+    )
+    # executive summary
+    open_now = failing(sel.inspections[-1]) if sel.inspections else {}
+    parts.append(
+        f"<h2>{e(t('summary', lang))}</h2><ul>"
+        f'<li id="sum-goals">{e(t("goals_met", lang))}: {met}/{len(inp.goals)}</li>'
+        f'<li id="sum-inspections">{e(t("inspections", lang)[2:].strip())}: '
+        f"{len(sel.inspections)}</li>"
+        f'<li id="sum-open">{e(t("open", lang))}: {len(open_now)}</li>'
+        f'<li id="sum-drills">{e(t("incidents", lang)[2:].strip())}: '
+        f"{len(experiments(sel.chaos))}</li></ul>"
+    )
+    # scope and assets
+    rows = []
+    for rec in sorted(inp.records, key=lambda r: r.host):
+        pkgs = ", ".join(f"{k} {v}" for k, v in sorted(rec.data.get("packages", {}).items()))
+        rows.append(
+            (
+                f"host-{rec.host}",
+                [
+                    e(rec.host),
+                    e(", ".join(rec.groups)),
+                    e(rec.data.get("os") or "-"),
+                    e(pkgs),
+                    link(inp.records_dest[rec.host]),
+                ],
+            )
+        )
+    parts.append(f"<h2>{e(t('scope', lang))}</h2>")
+    parts.append(
+        table([t(k, lang) for k in ("host", "groups", "os", "middleware", "source")], rows)
+        or f"<p class=gap>{e(t('no_evidence', lang))}</p>"
+    )
+    # KPI scorecard
+    rows = []
+    for g in inp.goals:
+        verdict = (
+            (t("met", lang) if g.met else t("not_met", lang))
+            if g.evidence
+            else f"{t('no_evidence', lang)} / {t('not_met', lang)}"
+        )
+        measured = e(g.measured) if g.evidence else f"<b>{e(t('no_evidence', lang))}</b>"
+        if g.id == "satisfaction":
+            proxy = g.detail.get("proxy", {})
+            apdex = proxy.get("apdex")
+            measured += (
+                f"<br><small>Apdex {num(apdex, '.3f')} ({e(t('proxy', lang))})"
+                + (f" — {link(proxy['source'])}" if proxy.get("source") else "")
+                + "</small>"
+            )
+        cls = "ok" if g.met else "bad"
+        rows.append(
+            (
+                f"goal-{g.id}",
+                [
+                    e(t(g.id, lang)),
+                    e(g.target),
+                    measured,
+                    f'<span class="{cls}">{e(verdict)}</span>',
+                    "<br>".join(link(s) for s in g.sources) or "-",
+                ],
+            )
+        )
+    parts.append(f"<h2>{e(t('kpi', lang))}</h2>")
+    parts.append(
+        table([t(k, lang) for k in ("goal", "target", "measured", "result", "source")], rows)
+    )
+    # inspections
+    parts.append(f"<h2>{e(t('inspections', lang))}</h2>")
+    if not sel.inspections:
+        parts.append(f"<p class=gap>{e(t('no_evidence', lang))}</p>")
+    rows = []
+    for run in sel.inspections:
+        hosts = sorted({r.host for r in run.doc.results if isinstance(r, CheckResult)})
+        for host in hosts:
+            c = status_counts(run, host)
+            rows.append(
+                (
+                    f"insp-{run.doc.run.id}-{host}",
+                    [
+                        e(local(run.doc.run.started_at)),
+                        e(host),
+                        *[str(c.get(s, 0)) for s in STATUSES],
+                        link(f"{run.dest}/inspection.json"),
+                    ],
+                )
+            )
+    parts.append(table([t("date", lang), t("host", lang), *STATUSES, t("source", lang)], rows))
+    if len(sel.inspections) >= 2:
+        before, after = failing(sel.inspections[-2]), failing(sel.inspections[-1])
+        fixed = sorted(set(before) - set(after))
+        parts.append(
+            f"<h3>{e(t('fixed', lang))}</h3><p id=fixed>"
+            + (e(", ".join(f"{h} {c}" for h, c in fixed)) or e(t("none", lang)))
+            + "</p>"
+        )
+    if sel.inspections:
+        last = sel.inspections[-1]
+        waived = sorted(
+            (r for r in last.doc.results if isinstance(r, CheckResult) and r.waiver),
+            key=lambda r: (r.host, r.control_id),
+        )
+        wrows = [
+            (
+                f"waiver-{r.host}-{r.control_id}",
+                [
+                    e(r.host),
+                    e(r.control_id),
+                    e(r.waiver.reason),
+                    e(r.waiver.approved_by),
+                    e(r.waiver.expires or "-"),
+                ],
+            )
+            for r in waived
+            if r.waiver
+        ]
+        parts.append(f"<h3>{e(t('waivers', lang))}</h3>")
+        parts.append(
+            table(
+                [t(k, lang) for k in ("host", "control", "waivers", "approver", "expires")], wrows
+            )
+            or f"<p>{e(t('none', lang))}</p>"
+        )
+    # backups and restore drills
+    parts.append(f"<h2>{e(t('backups', lang))}</h2>")
+    db = [r for r in inp.records if "db" in r.groups]
+    if not db:
+        parts.append(f"<p class=gap>{e(t('no_evidence', lang))}</p>")
+    for rec in db:
+        rows = []
+        starts: dict[str, int] = {}
+        for n, ur in enumerate(sorted(rec.data.get("unit_runs", []), key=lambda u: u["usec"])):
+            if ur["result"] == "started":
+                starts[ur["unit"]] = ur["usec"]
+                continue
+            began = starts.pop(ur["unit"], None)
+            secs = (ur["usec"] - began) / 1e6 if began else None
+            moment = dt.datetime.fromtimestamp(ur["usec"] / 1e6, TZ)
+            rows.append(
+                (
+                    f"unit-{rec.host}-{n}",
+                    [e(ur["unit"]), e(local(moment)), e(ur["result"]), num(secs)],
+                )
+            )
+        parts.append(
+            table([t(k, lang) for k in ("unit", "date", "result", "duration")], rows)
+            or f"<p class=gap>{e(t('unit', lang))}: {e(t('no_evidence', lang))}</p>"
+        )
+        drill = rec.data.get("restore_drill")
+        drill_text = (
+            f"{drill.get('status')} — {drill.get('finished')} — {drill.get('seconds')} s — "
+            f"{drill.get('dump')}"
+            if isinstance(drill, dict)
+            else t("no_evidence", lang)
+        )
+        parts.append(
+            f'<p id="drill-{e(rec.host)}">{e(t("last_drill", lang))}: {e(drill_text)}</p>'
+            f'<p id="backups-{e(rec.host)}">{e(t("backups_on_disk", lang))}: '
+            f"{len(rec.data.get('backups', []))} — {link(inp.records_dest[rec.host])}</p>"
+        )
+    # patches
+    parts.append(f"<h2>{e(t('patches', lang))}</h2>")
+    rows = []
+    for run in sel.inspections:
+        for r in sorted(
+            (
+                r
+                for r in run.doc.results
+                if isinstance(r, CheckResult) and r.control_id == "HLT-APT-001"
+            ),
+            key=lambda r: r.host,
+        ):
+            rows.append(
+                (
+                    f"apt-{run.doc.run.id}-{r.host}",
+                    [
+                        e(local(run.doc.run.started_at)),
+                        e(r.host),
+                        e(_short(r.actual)),
+                        e(r.status),
+                        link(f"{run.dest}/inspection.json"),
+                    ],
+                )
+            )
+    parts.append(
+        table([t(k, lang) for k in ("date", "host", "pending", "result", "source")], rows)
+        or f"<p class=gap>{e(t('no_evidence', lang))}</p>"
+    )
+    # incidents and drills
+    parts.append(f"<h2>{e(t('incidents', lang))}</h2>")
+    rows = [
+        (
+            f"exp-{x.name}",
+            [
+                e(x.name),
+                e(x.target or "-"),
+                num(x.time_to_detect_s),
+                num(x.time_to_recover_s),
+                str(x.requests_during_fault),
+                num(x.error_rate, ".3f"),
+                str(x.writes_lost),
+            ],
+        )
+        for x in experiments(sel.chaos)
+    ]
+    parts.append(
+        table(
+            [
+                t(k, lang)
+                for k in (
+                    "experiment",
+                    "host",
+                    "detect",
+                    "recover",
+                    "requests",
+                    "error_rate",
+                    "lost",
+                )
+            ],
+            rows,
+        )
+        or f"<p class=gap>{e(t('no_evidence', lang))}</p>"
+    )
+    if sel.chaos:
+        parts.append(f"<p>{e(t('source', lang))}: {link(sel.chaos.dest + '/summary.json')}</p>")
+    if inp.incidents:
+        irows = [
+            (f"inc-{n}", [e(i.start.isoformat()), e(i.description), num(i.outage_s / 60)])
+            for n, i in enumerate(inp.incidents)
+        ]
+        parts.append(f"<h3>{e(t('incident_log', lang))}</h3>" + table(["start", "", "min"], irows))
+    # performance
+    parts.append(f"<h2>{e(t('perf', lang))}</h2>")
+    parts.append(perf_section(sel.perf, lang))
+    # problems and improvement plan
+    parts.append(f"<h2>{e(t('problems', lang))}</h2>")
+    rows = []
+    if sel.inspections:
+        last = sel.inspections[-1]
+        for (host, cid), r in sorted(failing(last).items()):
+            rows.append(
+                (
+                    f"open-{host}-{cid}",
+                    [
+                        e(host),
+                        e(cid),
+                        e(r.title_zh if lang == "zh" and r.title_zh else r.title),
+                        e(r.remedy or "-"),
+                        "-",
+                        "-",
+                    ],
+                )
+            )
+        for w in last.doc.results:
+            if isinstance(w, CheckResult) and w.status == "waived" and w.waiver:
+                rows.append(
+                    (
+                        f"open-{w.host}-{w.control_id}",
+                        [
+                            e(w.host),
+                            e(w.control_id),
+                            e(w.waiver.reason),
+                            e(w.waiver.ticket or "-"),
+                            e(w.waiver.approved_by),
+                            e(w.waiver.expires or "-"),
+                        ],
+                    )
+                )
+    parts.append(
+        table([t(k, lang) for k in ("host", "control", "open", "source", "owner", "due")], rows)
+        or f"<p>{e(t('none', lang))}</p>"
+    )
+    # signature page
+    parts.append(
+        f'<section class="sign"><h2>{e(t("sign", lang))}</h2><p>{e(t("sign_line", lang))}</p>'
+        f'<p id="fingerprint">{e(t("fingerprint", lang))}: '
+        f"<code>{e(inp.fingerprint or t('unsigned', lang))}</code></p>"
+        f"<p>{e(t('sums_note', lang))}</p></section>"
+    )
+    return page(t("title", lang) + " " + inp.period.name, "\n".join(parts), lang)
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def perf_section(run: SourceRun | None, lang: Lang) -> str:
+    if run is None:
+        return f"<p class=gap>{e(t('no_evidence', lang))}</p>"
+    comps = sorted(
+        (
+            c
+            for c in run.doc.results
+            if isinstance(c, Comparison)
+            and c.metric == "p95_ms"
+            and c.scope in ("subsystem", "total")
+        ),
+        key=lambda c: (c.scope != "subsystem", c.subsystem),
+    )
+    apdex: dict[tuple[str, str], list[float]] = {}
+    for r in run.doc.results:
+        if isinstance(r, LoadResult) and r.scope in ("subsystem", "total") and r.apdex is not None:
+            apdex.setdefault((r.subsystem, r.profile), []).append(r.apdex)
+
+    def mean(values: list[float] | None) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    rows = []
+    bars = []
+    top = max((v for c in comps for v in (c.baseline, c.candidate) if v is not None), default=1.0)
+    for n, c in enumerate(comps):
+        a_base = mean(apdex.get((c.subsystem, c.baseline_profile)))
+        a_cand = mean(apdex.get((c.subsystem, c.candidate_profile)))
+        rows.append(
+            (
+                f"perf-{c.subsystem}",
+                [
+                    e(c.subsystem),
+                    num(c.baseline),
+                    num(c.candidate),
+                    num(c.ratio, ".2f"),
+                    f"{num(a_base, '.3f')} → {num(a_cand, '.3f')}",
+                ],
+            )
+        )
+        y = 18 * n
+        for k, (value, colour) in enumerate(((c.baseline, "#b0b0b0"), (c.candidate, "#2a6fb0"))):
+            width = 0 if value is None else 300 * value / top
+            bars.append(
+                f'<rect x="120" y="{y + 8 * k}" width="{width:.1f}" height="7" fill="{colour}"/>'
+            )
+        bars.append(f'<text x="0" y="{y + 12}" font-size="10">{e(c.subsystem)}</text>')
+    chart = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="440" height="{18 * len(comps) + 4}" '
+        f'role="img">{"".join(bars)}</svg>'
+    )
+    head = [t(k, lang) for k in ("subsystem", "baseline", "candidate", "ratio", "apdex")]
+    return (
+        table(head, rows)
+        + chart
+        + f"<p>{e(t('source', lang))}: {link(run.dest + '/results.json')}</p>"
+    )
+
+
+CSS = """
+@page { size: A4; margin: 18mm 15mm; }
+body { font-family: "Noto Sans CJK SC", "Noto Sans", sans-serif; font-size: 10pt; color: #222; }
+h1 { font-size: 22pt; } h2 { font-size: 14pt; border-bottom: 1px solid #999; margin-top: 18pt; }
+table { border-collapse: collapse; width: 100%; margin: 6pt 0; }
+th, td { border: 1px solid #bbb; padding: 2pt 4pt; text-align: left; vertical-align: top;
+  word-break: break-all; }
+th { background: #eee; } .ok { color: #176b1f; } .bad, .gap { color: #a11; font-weight: bold; }
+.cover { page-break-after: always; padding-top: 40mm; } .big { font-size: 16pt; }
+.sign { page-break-before: always; } dt { font-weight: bold; } code { font-size: 8pt; }
+"""
+
+
+def page(title: str, body: str, lang: Lang) -> str:
+    return (
+        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        f'<meta charset="utf-8"><title>{e(title)}</title><style>{CSS}</style></head>'
+        f"<body>\n{body}\n</body></html>\n"
+    )
+
+
+def write_pdf(html_file: Path, pdf_file: Path) -> None:
+    """The PDF of the HTML, offline (fonts from fonts-noto-cjk); the same bytes every time."""
+    import weasyprint  # type: ignore[import-untyped]  # loads pango; no type information
+
+    document = weasyprint.HTML(filename=str(html_file), base_url=str(html_file.parent))
+    # A fixed identifier (from the file name) and no creation date keep the bytes stable.
+    document.write_pdf(
+        str(pdf_file), pdf_identifier=html_file.name.encode(), uncompressed_pdf=False
+    )
