@@ -28,7 +28,6 @@ def build_parser() -> argparse.ArgumentParser:
     recap.register(groups)
     locks.register(groups)
     role_variables.register(groups)
-    role_variables.register(groups)
     runlog.register(groups)
     evidence_cli.register(groups)
     controls_cli.register(groups)
