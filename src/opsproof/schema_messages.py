@@ -8,12 +8,15 @@ fields one by one (with a did-you-mean), in document order, and report at most a
 from __future__ import annotations
 
 import difflib
+import functools
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
+from importlib import resources
 from typing import Any, cast
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema import ValidationError as SchemaError
 
 from opsproof.errors import ValidationError
@@ -101,3 +104,19 @@ def raise_problems(
     more = len(problems) - MAX_REPORTED
     suffix = f"; and {more} more error{'s' if more > 1 else ''}" if more > 0 else ""
     raise ValidationError(f"{where}: {shown}{suffix}", fix=fix)
+
+
+@functools.cache
+def packaged_schema(package: str, resource: str) -> dict[str, Any]:
+    """A JSON Schema shipped in a package (cached: callers hand out copies)."""
+    text = resources.files(package).joinpath(resource).read_text("utf-8")
+    return cast(dict[str, Any], json.loads(text))
+
+
+def packaged_validator(
+    package: str, resource: str, format_checker: FormatChecker | None = None
+) -> Draft202012Validator:
+    """A validator of that schema, the schema itself checked first."""
+    schema = packaged_schema(package, resource)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=format_checker)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,7 +14,13 @@ from jsonschema import Draft202012Validator
 
 from opsproof.controls.model import LAYER_PREFIX, Catalog
 from opsproof.errors import ConfigError, ValidationError
-from opsproof.schema_messages import json_path, raise_problems, schema_messages
+from opsproof.schema_messages import (
+    json_path,
+    packaged_schema,
+    packaged_validator,
+    raise_problems,
+    schema_messages,
+)
 
 DEFAULT_CATALOG = Path("controls/catalog.yml")
 SCHEMA_RESOURCE = "catalog.schema.json"
@@ -40,22 +44,14 @@ MLPS_TEST_ITEMS: Mapping[str, str] = {
 TEST_ITEM_CLAUSE: Mapping[str, str] = {item: clause for clause, item in MLPS_TEST_ITEMS.items()}
 
 
-@functools.cache
-def _schema() -> dict[str, Any]:
-    text = resources.files("opsproof.controls").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
-    return cast(dict[str, Any], json.loads(text))
-
-
 def load_schema() -> dict[str, Any]:
     """A copy of the catalog schema shipped in the package."""
-    return copy.deepcopy(_schema())
+    return copy.deepcopy(packaged_schema("opsproof.controls", SCHEMA_RESOURCE))
 
 
 @functools.cache
 def _validator() -> Draft202012Validator:
-    schema = _schema()
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return packaged_validator("opsproof.controls", SCHEMA_RESOURCE)
 
 
 # --- messages --------------------------------------------------------------------------

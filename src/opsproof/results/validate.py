@@ -12,7 +12,6 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,7 +19,13 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from opsproof.errors import ConfigError, ValidationError
 from opsproof.results.model import SCHEMA_VERSION, ResultsDocument, parse_timestamp
-from opsproof.schema_messages import json_path, raise_problems, schema_messages
+from opsproof.schema_messages import (
+    json_path,
+    packaged_schema,
+    packaged_validator,
+    raise_problems,
+    schema_messages,
+)
 
 SCHEMA_RESOURCE = "results.schema.json"
 SCHEMA_DOC = "docs/results-schema.md"
@@ -60,22 +65,14 @@ def _format_checker() -> FormatChecker:
     return checker
 
 
-@functools.cache
-def _schema() -> dict[str, Any]:
-    text = resources.files("opsproof.results").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
-    return cast(dict[str, Any], json.loads(text))
-
-
 def load_schema() -> dict[str, Any]:
     """A copy of the results schema shipped in the package."""
-    return copy.deepcopy(_schema())
+    return copy.deepcopy(packaged_schema("opsproof.results", SCHEMA_RESOURCE))
 
 
 @functools.cache
 def _validator() -> Draft202012Validator:
-    schema = _schema()
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=_format_checker())
+    return packaged_validator("opsproof.results", SCHEMA_RESOURCE, _format_checker())
 
 
 # --- messages --------------------------------------------------------------------------
