@@ -329,3 +329,23 @@ def test_every_control_has_a_runnable_check() -> None:
         assert c.check.pass_ is not None
         if "regex" in c.check.pass_:
             re.compile(str(c.check.pass_["regex"]))
+
+
+# --- Chinese remedies (issue 13 §4) ------------------------------------------------------
+
+
+def test_a_control_without_a_chinese_remedy_is_refused(raw: dict[str, Any]) -> None:
+    data = copy.deepcopy(raw)
+    del data["controls"][3]["remedy_zh"]
+    cid = data["controls"][3]["id"]
+    assert f"controls[3] ({cid}).remedy_zh: required field is missing" in catalog_errors(data)
+    data["controls"][3]["remedy_zh"] = " "
+    assert any(e.startswith(f"controls[3] ({cid}).remedy_zh") for e in catalog_errors(data))
+
+
+def test_every_chinese_remedy_is_chinese_and_keeps_the_commands(catalog: Catalog) -> None:
+    """Written in Chinese (not the English copied), with every `command` of the English one."""
+    for c in catalog.controls:
+        assert re.search(r"[\u4e00-\u9fff]", c.remedy_zh), c.id
+        commands = set(re.findall(r"`([^`]+)`", c.remedy))
+        assert commands <= set(re.findall(r"`([^`]+)`", c.remedy_zh)), c.id

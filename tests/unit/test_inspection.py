@@ -145,3 +145,24 @@ def test_exit_policy_and_record() -> None:
     assert en.markdown.startswith("# Inspection record")
     with_dict = replace(high_bad, expected={"policy": "drop"})
     assert '{"policy": "drop"}' in record.render(replace(doc, results=(with_dict,)), "en").markdown
+
+
+def test_the_zh_record_shows_the_chinese_remedy_and_the_en_record_the_english() -> None:
+    bak = control("PG-BAK-003")
+    kw = {"in_lab": True, "waivers": [], "today": TODAY, "now": NOW}
+    missing = obs("no restore drill on record (/var/lib/platform/restore-drill.json missing)")
+    failed = evaluate.result(bak, "db01", missing, **kw)
+    assert failed.status == "fail"
+    assert failed.remedy_zh == bak.remedy_zh
+    meta = run_meta_from_environment("inspection", hosts=["db01"], started_at=NOW)
+    doc = ResultsDocument(run=meta.finished(NOW), results=(failed,))
+    zh = record.render(doc, "zh").markdown.split("## 不符合项")[1].split("## 预警项")[0]
+    assert f"| {bak.remedy_zh} |" in zh
+    assert bak.remedy not in zh
+    assert "no restore drill on record (/var/lib/platform/restore-drill.json missing)" in zh
+    en = record.render(doc, "en").markdown.split("## Failures")[1].split("## Warnings")[0]
+    assert f"| {bak.remedy} |" in en
+    assert bak.remedy_zh not in en
+    # A results file written before remedy_zh existed: the zh record falls back to English.
+    old = replace(doc, results=(replace(failed, remedy_zh=None),))
+    assert f"| {bak.remedy} |" in record.render(old, "zh").markdown

@@ -122,6 +122,7 @@ class Control:
     lab: LabApplicability
     check: Check
     remedy: str
+    remedy_zh: str  # the remedy in Chinese: the zh inspection record shows it
     setting: Setting | None = None
     rationale_zh: str | None = None
     group: str | None = None  # the inventory group it applies to; None: the layer's
@@ -154,6 +155,7 @@ class Control:
                 variables=tuple(data["check"].get("variables", ())),
             ),
             remedy=data["remedy"],
+            remedy_zh=data["remedy_zh"],
             group=data.get("group"),
         )
 

@@ -243,6 +243,7 @@ def result(
         timestamp=now,
         references=references(control),
         remedy=control.remedy,
+        remedy_zh=control.remedy_zh,
         waiver=waiver,
     )
 

@@ -89,6 +89,12 @@ def _title(r: CheckResult, lang: Lang) -> str:
     return (r.title_zh or r.title) if lang == "zh" else r.title
 
 
+def _remedy(r: CheckResult, lang: Lang) -> str:
+    """The remedy in the record's language (zh: the English one for results written before
+    remedy_zh existed)."""
+    return (r.remedy_zh or r.remedy or "") if lang == "zh" else (r.remedy or "")
+
+
 def _cell(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text.replace("|", "\\|").replace("\n", " ")[:300]
@@ -116,7 +122,7 @@ def _findings_table(rows: list[CheckResult], lang: Lang) -> list[str]:
     ]
     lines += [
         f"| {r.host} | {r.control_id} {_cell(_title(r, lang))} | {t(r.severity, lang)} | "
-        f"{_cell(r.actual)} | {_expected(r.expected)} | {_cell(r.remedy or '')} |"
+        f"{_cell(r.actual)} | {_expected(r.expected)} | {_cell(_remedy(r, lang))} |"
         for r in rows
     ]
     return lines

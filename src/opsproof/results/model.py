@@ -88,6 +88,7 @@ class CheckResult(Record):
     status: Status
     references: tuple[str, ...] = ()
     remedy: str | None = None
+    remedy_zh: str | None = None  # the remedy in Chinese (the zh inspection record)
     waiver: Waiver | None = None
     timestamp: dt.datetime
 
