@@ -99,7 +99,18 @@ tune: venv ## Switch the tuning profile, only what it changes: PROFILE=baseline|
 
 .PHONY: check
 check: venv ## Dry run with diff: shows drift from the code (changes nothing)
-	$(PLAYBOOK) --check --diff playbooks/site.yml
+	@# Under the provisioning lock: a dry run during someone's provision would show their changes.
+	$(CHANGE_LOCK) $(PLAYBOOK) --check --diff playbooks/site.yml
+
+BENCH_OUT ?= reports/bench/$(shell date -u +%Y%m%dT%H%M%SZ)$(if $(filter 1 yes true,$(FRESH)),-fresh).json
+.PHONY: bench
+bench: deps venv ## Time a proof cycle on the lab -> reports/bench/<UTC>.json (FRESH=1: from a destroyed lab)
+	$(BIN)/opsproof bench run --inventory $(INVENTORY) --out $(BENCH_OUT) $(if $(filter 1 yes true,$(FRESH)),--fresh)
+
+.PHONY: bench-gate
+bench-gate: venv ## Exit 1 when a stage of NEW is >25 % slower than in BASE: make bench-gate BASE=a.json NEW=b.json
+	@[ -n "$(BASE)" ] && [ -n "$(NEW)" ] || { echo "bench-gate: set BASE=<bench.json> NEW=<bench.json>" >&2; exit 2; }
+	$(BIN)/opsproof bench gate $(BASE) $(NEW) --threshold $(or $(THRESHOLD),0.25)
 
 .PHONY: lint
 lint: venv ## ansible-lint (production profile), yamllint, ruff, mypy

@@ -12,7 +12,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="opsproof", description=__doc__)
     groups = parser.add_subparsers(dest="group", required=True)
     # Each concern registers its own sub-commands; keep imports local to the group.
-    from opsproof import inventory, locks, probe, recap, role_variables, runlog
+    from opsproof import bench, inventory, locks, probe, recap, role_variables, runlog
     from opsproof.chaos import runner as chaos_runner
     from opsproof.controls import cli as controls_cli
     from opsproof.evidence import cli as evidence_cli
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     locks.register(groups)
     role_variables.register(groups)
     runlog.register(groups)
+    bench.register(groups)
     evidence_cli.register(groups)
     controls_cli.register(groups)
     chaos_runner.register(groups)

@@ -23,7 +23,9 @@ from opsproof.results.codec import parse_timestamp as parse_timestamp
 
 SCHEMA_VERSION = "1.0"
 
-RunKind = Literal["inspection", "loadtest", "chaos", "provision", "perf-compare", "explain"]
+RunKind = Literal[
+    "inspection", "loadtest", "chaos", "provision", "perf-compare", "explain", "bench"
+]
 Severity = Literal["critical", "high", "medium", "low", "info"]
 Status = Literal["pass", "warn", "fail", "waived", "not-applicable", "error"]
 Scope = Literal["endpoint", "subsystem", "total"]

@@ -1,0 +1,259 @@
+"""`opsproof bench`: what one proof cycle costs on the lab, measured, in the results schema.
+
+`bench run` times the commands an engineer and CI run, in this order, and reads their logs:
+
+- `fresh-provision` (with `--fresh` only: the lab destroyed first, so it is built from nothing):
+  `make provision`, its wall time and the seconds each role's tasks took;
+- `noop-provision`: `make provision` again — nothing to change (changed must be 0);
+- `check`: `make check`, the check-mode run (no drift expected);
+- `inspect`: `make inspect` into a scratch folder.
+
+Each figure is a `measurement` (subsystem = stage, endpoint = `all`, a role or a host; metric
+`wall_s`, `role_s`, `task_steps`, `skipped_steps` or `changed`) in a document of run kind
+`bench`. `bench gate BASE NEW` fails naming every stage whose wall time grew by more than the
+threshold (25 % by default): compare two files measured on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from opsproof.errors import ConfigError, OpsproofError, ValidationError
+from opsproof.recap import parse as parse_recap
+from opsproof.results import (
+    Measurement,
+    ResultsDocument,
+    load_results,
+    run_meta_from_environment,
+    write_results,
+)
+from opsproof.runlog import STAMP, TASK
+
+LAB_INVENTORY = "inventories/lab"
+STAGES = ("fresh-provision", "noop-provision", "check", "inspect")
+RESULT = re.compile(
+    r"^(?P<status>ok|changed|skipping|failed|fatal): \[(?P<host>[^\]]+?)(?: -> [^\]]+)?\]"
+)
+
+
+@dataclass(frozen=True)
+class StageRun:
+    stage: str
+    wall_s: float
+    rc: int
+    log: Path
+
+
+def role_seconds(text: str) -> dict[str, float]:
+    """Seconds per role (`role : task` headers; other tasks as `(play)`).
+
+    profile_tasks prints at each task's start the time the previous task took, and the last
+    task's time after the recap: each duration goes to the task before it.
+    """
+    out: dict[str, float] = defaultdict(float)
+    previous: str | None = None
+    pending: str | None = None
+    for line in text.splitlines():
+        if m := TASK.match(line):
+            name = m["name"]
+            pending = name.split(" : ", 1)[0] if " : " in name else "(play)"
+        elif (m := STAMP.search(line)) and pending is not None:
+            hours, minutes, seconds = m["prev"].split(":")
+            if previous is not None:
+                out[previous] += int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+            previous, pending = pending, None
+    # The last task's time is printed after the recap (a stamp with no task header after it).
+    tail = list(STAMP.finditer(text))
+    if previous is not None and tail:
+        last = tail[-1]
+        hours, minutes, seconds = last["prev"].split(":")
+        out[previous] += int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+def steps_per_host(text: str) -> dict[str, dict[str, int]]:
+    """Per host: task steps that ran (ok, changed, failed) and that were skipped."""
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {"ran": 0, "skipped": 0})
+    for line in text.splitlines():
+        if m := RESULT.match(line):
+            out[m["host"]]["skipped" if m["status"] == "skipping" else "ran"] += 1
+    return dict(out)
+
+
+def _measure(stage: str, endpoint: str, metric: str, value: float, unit: str) -> Measurement:
+    return Measurement(
+        subsystem=stage,
+        endpoint=endpoint,
+        metric=metric,
+        value=value,
+        unit=unit,
+        profile="n/a",
+        repetition=1,
+        samples=1,
+    )
+
+
+def measurements(run: StageRun) -> list[Measurement]:
+    text = run.log.read_text(encoding="utf-8", errors="replace")
+    out = [_measure(run.stage, "all", "wall_s", round(run.wall_s, 2), "s")]
+    if run.stage == "inspect":
+        return out
+    recaps = parse_recap(text)
+    if not recaps:
+        raise ValidationError(
+            f"{run.log}: {run.stage} printed no PLAY RECAP (exit {run.rc})",
+            fix="read the log; the playbook did not finish",
+        )
+    out.append(_measure(run.stage, "all", "changed", sum(r.changed for r in recaps), "tasks"))
+    for host, steps in sorted(steps_per_host(text).items()):
+        out.append(_measure(run.stage, host, "task_steps", steps["ran"], "steps"))
+        out.append(_measure(run.stage, host, "skipped_steps", steps["skipped"], "steps"))
+    for role, seconds in sorted(role_seconds(text).items()):
+        out.append(_measure(run.stage, role, "role_s", seconds, "s"))
+    return out
+
+
+def _run(stage: str, argv: Sequence[str], logdir: Path) -> StageRun:
+    log = logdir / f"{stage}.log"
+    print(f"bench: {stage}: {' '.join(argv)}", file=sys.stderr)
+    start = time.monotonic()
+    with log.open("w", encoding="utf-8") as fh:
+        proc = subprocess.run(list(argv), stdout=fh, stderr=subprocess.STDOUT, check=False)
+    wall = time.monotonic() - start
+    print(f"bench: {stage}: {wall:.1f} s, exit {proc.returncode}", file=sys.stderr)
+    if proc.returncode != 0:
+        raise OpsproofError(f"bench: {stage} failed (exit {proc.returncode}); its log: {log}")
+    return StageRun(stage, wall, proc.returncode, log)
+
+
+def run(out: Path, *, fresh: bool, inventory: str) -> ResultsDocument:
+    logdir = out.parent / (out.stem + "-logs")
+    logdir.mkdir(parents=True, exist_ok=True)
+    meta = run_meta_from_environment(
+        "bench",
+        inventory=inventory,
+        conditions={"fresh": fresh, "logs": str(logdir)},
+        extra_tools=("ansible-core", "mitogen"),
+    )
+    if fresh and inventory.rstrip("/") != LAB_INVENTORY:
+        raise ConfigError(
+            f"bench --fresh destroys the lab; {inventory} is not the lab inventory",
+            fix=f"use --fresh only with {LAB_INVENTORY}",
+        )
+    make = ["make", f"INVENTORY={inventory}"]
+    runs: list[StageRun] = []
+    if fresh:
+        _run("lab-destroy", [*make, "lab-destroy"], logdir)
+        runs.append(_run("fresh-provision", [*make, "provision"], logdir))
+    runs.append(_run("noop-provision", [*make, "provision"], logdir))
+    runs.append(_run("check", [*make, "check"], logdir))
+    with tempfile.TemporaryDirectory(prefix="opsproof-bench-") as scratch:
+        runs.append(_run("inspect", [*make, "inspect", f"INSPECT_DIR={scratch}"], logdir))
+    results = [m for r in runs for m in measurements(r)]
+    hosts = sorted({m.endpoint for m in results if m.metric == "task_steps"})
+    doc = ResultsDocument(
+        run=dataclasses.replace(meta.finished(), hosts=tuple(hosts)), results=tuple(results)
+    )
+    write_results(doc, out)
+    return doc
+
+
+@dataclass(frozen=True)
+class Regression:
+    stage: str
+    base_s: float
+    new_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.new_s / self.base_s
+
+
+def walls(doc: ResultsDocument) -> dict[str, float]:
+    return {
+        r.subsystem: r.value
+        for r in doc.results
+        if isinstance(r, Measurement) and r.metric == "wall_s" and r.endpoint == "all"
+    }
+
+
+def gate(base: ResultsDocument, new: ResultsDocument, threshold: float) -> list[Regression]:
+    """Stages in both files whose wall time grew by more than threshold (0.25 = 25 %)."""
+    old, now = walls(base), walls(new)
+    common = [s for s in STAGES if s in old and s in now]
+    if not common:
+        raise ValidationError(
+            "bench gate: the two files share no stage",
+            fix="compare two files written by `make bench` (with the same FRESH setting)",
+        )
+    return [
+        Regression(s, old[s], now[s])
+        for s in common
+        if old[s] > 0 and now[s] > old[s] * (1 + threshold)
+    ]
+
+
+def summary(doc: ResultsDocument) -> str:
+    lines = ["| stage | wall s | changed | task steps per host |", "|---|---:|---:|---|"]
+    by_stage: dict[str, dict[str, float]] = defaultdict(dict)
+    steps: dict[str, list[str]] = defaultdict(list)
+    for r in doc.results:
+        if not isinstance(r, Measurement):
+            continue
+        if r.endpoint == "all":
+            by_stage[r.subsystem][r.metric] = r.value
+        elif r.metric == "task_steps":
+            steps[r.subsystem].append(f"{r.endpoint} {int(r.value)}")
+    for stage in STAGES:
+        if stage in by_stage:
+            row = by_stage[stage]
+            changed = row.get("changed")
+            lines.append(
+                f"| {stage} | {row['wall_s']:.1f} | "
+                f"{'' if changed is None else int(changed)} | {', '.join(steps[stage])} |"
+            )
+    return "\n".join(lines)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    doc = run(Path(args.out), fresh=args.fresh, inventory=args.inventory)
+    print(summary(doc))
+    print(f"bench: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_gate(args: argparse.Namespace) -> int:
+    regressions = gate(load_results(args.base), load_results(args.new), args.threshold)
+    for r in regressions:
+        print(
+            f"bench gate: {r.stage} took {r.new_s:.1f} s against {r.base_s:.1f} s "
+            f"({r.ratio:.2f} times, more than {1 + args.threshold:.2f} times)"
+        )
+    if not regressions:
+        print("bench gate: no stage slower than the threshold")
+    return 1 if regressions else 0
+
+
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = groups.add_parser("bench", help="time a proof cycle on the lab (results JSON)")
+    sub = bench.add_subparsers(dest="bench_command", required=True)
+    r = sub.add_parser("run", help="no-change provision, check mode, inspection (+ --fresh)")
+    r.add_argument("--out", required=True, help="results JSON to write")
+    r.add_argument("--inventory", default=LAB_INVENTORY)
+    r.add_argument("--fresh", action="store_true", help="destroy the lab first (lab only)")
+    r.set_defaults(func=_cmd_run)
+    g = sub.add_parser("gate", help="exit 1 when NEW is slower than BASE past the threshold")
+    g.add_argument("base")
+    g.add_argument("new")
+    g.add_argument("--threshold", type=float, default=0.25, help="0.25 = 25 %% slower")
+    g.set_defaults(func=_cmd_gate)
