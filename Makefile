@@ -130,7 +130,7 @@ e2e: deps venv ## End-to-end tests on the lab (provision, idempotence, check mod
 
 .PHONY: probe
 probe: venv ## Median latency of every platform endpoint, one request at a time (ROUNDS=15)
-	$(BIN)/opsproof probe --rounds $(or $(ROUNDS),15)
+	$(BIN)/opsproof probe -i $(INVENTORY) $(call OPT,ROUNDS,--rounds)
 
 EXPERIMENT ?=
 CHAOS_DIR ?= reports/chaos/$(shell TZ=Asia/Shanghai date +%F)
@@ -143,39 +143,38 @@ chaos-restore: venv ## Remove every fault a chaos experiment can leave behind, s
 	$(BIN)/opsproof chaos restore -i $(INVENTORY) $(ARGS)
 
 # --- performance: loadtests/ (Locust) and opsproof perf ------------------------------------
-# Knobs: USERS (24), SPAWN_RATE (= USERS), WARMUP (s, 10), RUN_TIME (measured s, 60),
-# USER_RATE (task runs/s per user, 1), MIX (floored|natural), TAGS (subsystems, comma list),
-# WORKERS (Locust worker processes on this machine, 0 = one process), APDEX_T (s, 0.5),
-# PROFILE (label of the profile the lab runs), PORT (dashboard, 8089).
-LOAD_ARGS = --inventory $(INVENTORY) --users $(or $(USERS),24) $(if $(SPAWN_RATE),--spawn-rate $(SPAWN_RATE)) \
-  --warmup $(or $(WARMUP),10) --run-time $(or $(RUN_TIME),60) --user-rate $(or $(USER_RATE),1) \
-  --mix $(or $(MIX),floored) $(if $(TAGS),--tags '$(TAGS)') --workers $(or $(WORKERS),0) \
-  --apdex-t $(or $(APDEX_T),0.5)
+# Knobs, passed on only when set (the defaults are opsproof.perf.defaults: `opsproof perf
+# loadtest --help`): USERS, SPAWN_RATE, WARMUP (s), RUN_TIME (measured s), USER_RATE (task
+# runs/s per user), MIX (floored|natural), TAGS (subsystems, comma list), WORKERS (Locust
+# worker processes on this machine), APDEX_T (s), PROFILE (label of the profile the lab
+# runs), PORT (dashboard). The platform's URL and CA come from the inventory.
+OPT = $(if $($(1)),$(2) '$($(1))')
+LOAD_ARGS = --inventory $(INVENTORY) $(call OPT,USERS,--users) $(call OPT,SPAWN_RATE,--spawn-rate) \
+  $(call OPT,WARMUP,--warmup) $(call OPT,RUN_TIME,--run-time) $(call OPT,USER_RATE,--user-rate) \
+  $(call OPT,MIX,--mix) $(call OPT,TAGS,--tags) $(call OPT,WORKERS,--workers) $(call OPT,APDEX_T,--apdex-t)
 
 .PHONY: loadtest
 loadtest: venv ## Headless Locust run of the six personas -> reports/perf/<run>/ (USERS RUN_TIME TAGS WORKERS ...)
-	$(BIN)/opsproof perf loadtest $(LOAD_ARGS) $(if $(PROFILE),--profile $(PROFILE)) $(ARGS)
+	$(BIN)/opsproof perf loadtest $(LOAD_ARGS) $(call OPT,PROFILE,--profile) $(ARGS)
 
 .PHONY: loadtest-ui
-loadtest-ui: venv ## Locust's dashboard on 127.0.0.1 (PORT=8089) against the lab; stop it with Ctrl-C
-	$(BIN)/locust -f loadtests/locustfile.py --web-host 127.0.0.1 --web-port $(or $(PORT),8089) \
-	  -u $(or $(USERS),24) -r $(or $(SPAWN_RATE),$(or $(USERS),24)) --warmup $(or $(WARMUP),10) \
-	  --steady $(or $(RUN_TIME),60) --user-rate $(or $(USER_RATE),1) --mix $(or $(MIX),floored) $(ARGS)
+loadtest-ui: venv ## Locust's dashboard on 127.0.0.1 (PORT, default 8089) against the platform; stop it with Ctrl-C
+	$(BIN)/opsproof perf ui $(LOAD_ARGS) $(call OPT,PORT,--port) $(if $(ARGS),-- $(ARGS))
 
 .PHONY: perf-compare
 perf-compare: venv ## baseline vs optimised: REPEATS runs each, ratios with CI, plans, report (CEILING=1 adds the generator ceiling)
-	$(BIN)/opsproof perf compare $(LOAD_ARGS) --repeats $(or $(REPEATS),3) \
-	  --warmup-run $(or $(WARMUP_RUN),20) $(if $(filter 1 yes true,$(CEILING)),--ceiling) $(ARGS)
+	$(BIN)/opsproof perf compare $(LOAD_ARGS) $(call OPT,REPEATS,--repeats) \
+	  $(call OPT,WARMUP_RUN,--warmup-run) $(if $(filter 1 yes true,$(CEILING)),--ceiling) $(ARGS)
 
 .PHONY: perf-gate
 perf-gate: venv ## Exit 1 when NEW regressed against BASE: make perf-gate BASE=a.json NEW=b.json
 	@[ -n "$(BASE)" ] && [ -n "$(NEW)" ] || { echo "perf-gate: set BASE=<results.json> NEW=<results.json>" >&2; exit 2; }
-	$(BIN)/opsproof perf gate $(BASE) $(NEW) --p95-threshold $(or $(P95_THRESHOLD),0.2) \
-	  --error-threshold $(or $(ERROR_THRESHOLD),0.01) $(ARGS)
+	$(BIN)/opsproof perf gate $(BASE) $(NEW) $(call OPT,P95_THRESHOLD,--p95-threshold) \
+	  $(call OPT,ERROR_THRESHOLD,--error-threshold) $(ARGS)
 
 .PHONY: loadtest-ceiling
 loadtest-ceiling: deps venv ## The load generator's ceiling: Locust on one core vs wrk, same URL, 10 s each
-	$(BIN)/opsproof perf ceiling --duration $(or $(DURATION),10) $(ARGS)
+	$(BIN)/opsproof perf ceiling --inventory $(INVENTORY) $(call OPT,DURATION,--duration) $(ARGS)
 
 INSPECT_DATE := $(shell TZ=Asia/Shanghai date +%F)
 INSPECT_DIR ?= reports/inspection/$(INSPECT_DATE)

@@ -10,12 +10,13 @@ from typing import Any
 
 from locust import FastHttpUser, constant, events, task
 
-from loadtests.personas import LAB_CA, ca_context_factory
+from loadtests import target
+from loadtests.personas import ca_context_factory
 
 
 @events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
-    parser.add_argument("--ca-cert", env_var="LOCUST_CA_CERT", default=LAB_CA)
+    target.add_options(parser)
     parser.add_argument("--ceiling-path", default="/health", help="path to request")
     parser.add_argument("--ceiling-status", type=int, default=200, help="expected status")
 
@@ -23,7 +24,7 @@ def _options(parser: Any) -> None:
 class CeilingUser(FastHttpUser):
     wait_time = constant(0)
     insecure = False
-    ssl_context_factory = staticmethod(ca_context_factory(LAB_CA))
+    ssl_context_factory = staticmethod(ca_context_factory(""))  # --ca-cert at init
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
@@ -41,6 +42,7 @@ class CeilingUser(FastHttpUser):
 
 @events.init.add_listener
 def _on_init(environment: Any, **_: Any) -> None:
+    target.fill_defaults(environment)
     options = environment.parsed_options
     if options is not None:
         CeilingUser.ssl_context_factory = staticmethod(ca_context_factory(options.ca_cert))

@@ -1,11 +1,13 @@
 """The platform's load test: six personas (one per subsystem), warm-up then steady stage.
 
-    locust -f loadtests/locustfile.py            # settings from pyproject's [tool.locust]
+    locust -f loadtests/locustfile.py            # the platform of inventories/lab
     make loadtest USERS=24 RUN_TIME=60           # headless, reports in reports/perf/<run>/
     make loadtest-ui                             # the dashboard on 127.0.0.1
 
-Options added here (also as LOCUST_* environment variables): --ca-cert, --warmup,
---steady, --mix, --user-rate, --request-log. See loadtests/README.md.
+Options added here (also as LOCUST_* environment variables): --inventory, --ca-cert,
+--warmup, --steady, --mix, --user-rate, --request-log; their defaults are
+opsproof.perf.defaults, the target the inventory's (loadtests/target.py). See
+loadtests/README.md.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from locust import constant_throughput, events
 from locust.env import Environment
 from locust.runners import MasterRunner
 
+from loadtests import target
 from loadtests.personas import PERSONAS, ca_context_factory
 from loadtests.shape import WarmupThenSteady
 from opsproof.perf import mix
+from opsproof.perf.defaults import LOAD
 from opsproof.perf.requestlog import format_line
 
 # Locust collects the user classes and the shape from this module's namespace.
@@ -31,30 +35,25 @@ globals().update({cls.__name__: cls for cls in PERSONAS})
 
 @events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
+    target.add_options(parser)
     parser.add_argument(
-        "--ca-cert",
-        env_var="LOCUST_CA_CERT",
-        default="/var/lib/opsproof/lab/ca/ca.crt",
-        help="CA certificate to verify the platform's TLS certificate with ('' = system CAs)",
+        "--warmup", env_var="LOCUST_WARMUP", type=float, default=LOAD.warmup_s, help="warm-up, s"
     )
     parser.add_argument(
-        "--warmup", env_var="LOCUST_WARMUP", type=float, default=10, help="warm-up stage, s"
-    )
-    parser.add_argument(
-        "--steady", env_var="LOCUST_STEADY", type=float, default=60, help="measured stage, s"
+        "--steady", env_var="LOCUST_STEADY", type=float, default=LOAD.steady_s, help="measured, s"
     )
     parser.add_argument(
         "--mix",
         env_var="LOCUST_MIX",
         choices=sorted(mix.MIXES),
-        default="floored",
+        default=LOAD.mix,
         help="persona shares: floored (each >= 3 %%) or natural (docs/load-mix.md)",
     )
     parser.add_argument(
         "--user-rate",
         env_var="LOCUST_USER_RATE",
         type=float,
-        default=1.0,
+        default=LOAD.user_rate,
         help="task runs per second of each user (0 = no pause)",
     )
     parser.add_argument(
@@ -84,6 +83,7 @@ def _allocate(environment: Environment) -> None:
 
 @events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
+    target.fill_defaults(environment)
     _allocate(environment)
     options = environment.parsed_options
     if options is None or not options.request_log or isinstance(environment.runner, MasterRunner):

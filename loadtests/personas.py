@@ -16,7 +16,6 @@ import gevent.ssl
 from locust import FastHttpUser, tag, task
 from locust.contrib.fasthttp import ResponseContextManager
 
-LAB_CA = "/var/lib/opsproof/lab/ca/ca.crt"
 DISTRICTS = [
     "huangpu",
     "xuhui",
@@ -77,12 +76,12 @@ def _is_page(body: Any) -> bool:
 
 
 class PlatformUser(FastHttpUser):
-    """Common to the personas: TLS verified with the lab CA, bounded timeouts, checks."""
+    """Common to the personas: TLS verified (the inventory's CA), bounded timeouts, checks."""
 
     abstract = True
     subsystem: ClassVar[str] = ""
     insecure = False
-    ssl_context_factory = staticmethod(ca_context_factory(LAB_CA))  # --ca-cert at init
+    ssl_context_factory = staticmethod(ca_context_factory(""))  # --ca-cert at init
     network_timeout = 30.0
     connection_timeout = 10.0
     # Pacing: set from --user-rate at init (every persona runs at the same pace).

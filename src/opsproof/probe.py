@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import requests
 
+from opsproof.endpoints import DEFAULT_INVENTORY, platform_endpoint
 from opsproof.errors import ConfigError, PreconditionError
 from opsproof.results import Measurement, ResultsDocument, run_meta_from_environment, write_results
 
@@ -142,10 +143,11 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser = groups.add_parser(
         "probe", help="median latency of every platform endpoint, one request at a time"
     )
-    parser.add_argument("--url", default="https://10.213.0.11", help="the platform's base URL")
     parser.add_argument(
-        "--ca", default="/var/lib/opsproof/lab/ca/ca.crt", help="CA certificate to verify with"
+        "-i", "--inventory", default=DEFAULT_INVENTORY, help="where the platform is"
     )
+    parser.add_argument("--url", help="the platform's base URL (default: the inventory's)")
+    parser.add_argument("--ca", help="CA certificate to verify with ('' = the system's CAs)")
     parser.add_argument("--rounds", type=int, default=15, help="requests per endpoint (1..200)")
     parser.add_argument("--out", type=Path, help="results JSON (default reports/probe/<UTC>.json)")
     parser.set_defaults(func=cmd_probe)
@@ -154,14 +156,18 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def cmd_probe(args: argparse.Namespace) -> int:
     if not 1 <= args.rounds <= 200:
         raise ConfigError(f"--rounds={args.rounds} is out of range", fix="use 1..200")
-    if not Path(args.ca).is_file():
+    if args.url is None or args.ca is None:
+        endpoint = platform_endpoint(args.inventory)
+        args.url = endpoint.url if args.url is None else args.url
+        args.ca = endpoint.ca_cert if args.ca is None else args.ca
+    if args.ca and not Path(args.ca).is_file():
         raise PreconditionError(
             f"CA certificate {args.ca} not found", fix="run `make provision`, or pass --ca"
         )
     started = dt.datetime.now(dt.UTC)
     with requests.Session() as session:
         session.trust_env = False  # no proxy, no CA bundle from the environment
-        session.verify = args.ca
+        session.verify = args.ca or True
         base = args.url.rstrip("/")
         endpoints = discover(session, base)
         _get(session, base, "/health")  # warm the connection

@@ -7,7 +7,8 @@ engineer runs `chaos run` by hand):
 - OPSPROOF_INVENTORY: the Ansible inventory (default inventories/lab);
 - OPSPROOF_CHAOS_CONFIRM: must be `production` before any fault touches a host that is not in
   the inventory's `lab` group;
-- OPSPROOF_BASE_URL / OPSPROOF_CA: the platform through nginx, and the CA to verify it with.
+- OPSPROOF_BASE_URL / OPSPROOF_CA: the platform through nginx, and the CA to verify it with
+  (default: the inventory's, opsproof.endpoints; an empty OPSPROOF_CA = the system's CAs).
 """
 
 from __future__ import annotations
@@ -19,16 +20,20 @@ from functools import cache
 
 import requests
 
-from opsproof import hosts
+from opsproof import endpoints, hosts
 from opsproof.errors import ConfigError, OpsproofError, PreconditionError
 
-LAB_GROUP = "lab"
+LAB_GROUP = endpoints.LAB_GROUP
 CONFIRM_VALUE = "production"
-DEFAULT_CA = "/var/lib/opsproof/lab/ca/ca.crt"
 
 
 def inventory_path() -> str:
-    return os.environ.get("OPSPROOF_INVENTORY", "inventories/lab")
+    return os.environ.get("OPSPROOF_INVENTORY", endpoints.DEFAULT_INVENTORY)
+
+
+@cache
+def _endpoint(inventory: str) -> endpoints.PlatformEndpoint:
+    return endpoints.platform_endpoint(inventory)
 
 
 @cache
@@ -104,19 +109,22 @@ def address(host: str) -> str:
 def base_url() -> str:
     if "OPSPROOF_BASE_URL" in os.environ:
         return os.environ["OPSPROOF_BASE_URL"].rstrip("/")
-    web = resolve_host("group:web")
-    return f"https://{web.address}"
+    web = _endpoint(inventory_path())
+    target(web.host)  # refused like any host the experiment acts on
+    return web.url
 
 
 def session() -> requests.Session:
-    """A session that talks to the platform only: no proxy, the lab CA (or OPSPROOF_CA)."""
-    ca = os.environ.get("OPSPROOF_CA", DEFAULT_CA)
-    if not os.path.exists(ca):
+    """A session that talks to the platform only: no proxy, the inventory's CA (or OPSPROOF_CA)."""
+    ca = os.environ.get("OPSPROOF_CA")
+    if ca is None:
+        ca = _endpoint(inventory_path()).ca_cert
+    if ca and not os.path.exists(ca):
         raise PreconditionError(
             f"chaos: CA certificate {ca} not found",
             fix="set OPSPROOF_CA to the CA that signed the platform's certificate",
         )
     s = requests.Session()
     s.trust_env = False
-    s.verify = ca
+    s.verify = ca or True
     return s

@@ -87,12 +87,12 @@ def parse_spec(data: Any, source: Path) -> LabSpec:
         subnet = ipaddress.IPv4Network(str(_require(lab, "subnet", "lab", source)))
     except ValueError as exc:
         raise ConfigError(
-            f"{source}: lab.subnet is invalid: {exc}", fix="write a network such as 10.213.0.0/24"
+            f"{source}: lab.subnet is invalid: {exc}", fix="write a network such as 10.200.0.0/24"
         ) from exc
     if not subnet.is_private or subnet.prefixlen > 29:
         raise ConfigError(
             f"{source}: lab.subnet={subnet} must be a private network of /29 or larger",
-            fix="use a private range such as 10.213.0.0/24",
+            fix="use a private range such as 10.200.0.0/24",
         )
     try:
         gateway = ipaddress.IPv4Address(str(_require(lab, "gateway", "lab", source)))

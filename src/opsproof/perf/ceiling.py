@@ -3,7 +3,8 @@
 Both run from this machine against the same URL for the same bounded time with the same
 number of connections; req/s is counted over the full seconds of each run (the first and
 the last, partial, second left out for Locust; wrk reports its own mean). wrk does not
-verify TLS certificates (it cannot); Locust verifies with the lab CA.
+verify TLS certificates (it cannot); Locust verifies with the lab CA. It only targets the
+inventory's lab hosts (group `lab`) or loopback: never a production server.
 """
 
 from __future__ import annotations
@@ -17,15 +18,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from opsproof import endpoints
 from opsproof.errors import ConfigError, PreconditionError
-from opsproof.perf.loadrun import LAB_CA, REPO
+from opsproof.perf.defaults import LOAD
+from opsproof.perf.loadrun import REPO
 from opsproof.results import Measurement
 
 LOCUSTFILE = REPO / "loadtests" / "ceiling.py"
-DEFAULT_TARGETS = (
-    ("https://10.213.0.11/health", 200),  # nginx -> Tomcat -> PostgreSQL (SELECT 1)
-    ("http://10.213.0.11/", 301),  # nginx alone: its redirect to HTTPS
-)
+LOOPBACK = frozenset({"localhost"})
+
+
+def targets(platform_url: str) -> tuple[tuple[str, int], ...]:
+    """The URLs measured, with the status each must answer, on the platform's host."""
+    host = urlsplit(platform_url).netloc
+    return (
+        (f"https://{host}/health", 200),  # nginx -> Tomcat -> PostgreSQL (SELECT 1)
+        (f"http://{host}/", 301),  # nginx alone: its redirect to HTTPS
+    )
+
+
+def allowed_hosts(inventory: str) -> frozenset[str]:
+    """Where the ceiling may send its unpaced load: the lab hosts of the inventory."""
+    return endpoints.lab_addresses(inventory)
+
+
 _WRK_RPS = re.compile(r"Requests/sec:\s+([0-9.]+)")
 _WRK_TOTAL = re.compile(r"([0-9]+) requests in")
 _WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses:\s+([0-9]+)")
@@ -42,21 +58,24 @@ class CeilingFigure:
     seconds: float
 
 
-def _check(url: str, duration_s: float, connections: int) -> None:
+def _check(url: str, duration_s: float, connections: int, allowed: frozenset[str]) -> None:
     if not 1 <= duration_s <= 15:
         raise ConfigError(f"duration {duration_s} s", fix="use 1..15 s per tool")
     if not 1 <= connections <= 512:
         raise ConfigError(f"connections {connections}", fix="use 1..512")
     host = urlsplit(url).hostname or ""
-    if not (host.startswith("10.213.0.") or host.startswith("127.") or host == "localhost"):
+    if not (host in allowed or host.startswith("127.") or host in LOOPBACK):
         raise ConfigError(
-            f"{url}: the ceiling only targets the lab (10.213.0.0/24) or loopback",
-            fix="pass a lab or 127.0.0.1 URL",
+            f"{url}: the ceiling only targets the inventory's lab hosts "
+            f"({', '.join(sorted(allowed)) or 'none'}) or loopback",
+            fix="use the lab inventory, or a 127.0.0.1 URL",
         )
 
 
-def run_wrk(url: str, duration_s: float, connections: int, out_dir: Path) -> CeilingFigure:
-    _check(url, duration_s, connections)
+def run_wrk(
+    url: str, duration_s: float, connections: int, out_dir: Path, allowed: frozenset[str]
+) -> CeilingFigure:
+    _check(url, duration_s, connections, allowed)
     wrk = shutil.which("wrk")
     if wrk is None:
         raise PreconditionError("wrk not found", fix="`make deps` (Debian package wrk)")
@@ -81,9 +100,15 @@ def run_wrk(url: str, duration_s: float, connections: int, out_dir: Path) -> Cei
 
 
 def run_locust(
-    url: str, status: int, duration_s: float, connections: int, out_dir: Path, ca_cert: str
+    url: str,
+    status: int,
+    duration_s: float,
+    connections: int,
+    out_dir: Path,
+    ca_cert: str,
+    allowed: frozenset[str],
 ) -> CeilingFigure:
-    _check(url, duration_s, connections)
+    _check(url, duration_s, connections, allowed)
     parts = urlsplit(url)
     host = f"{parts.scheme}://{parts.netloc}"
     path = parts.path or "/"
@@ -162,14 +187,15 @@ def measurements(figures: list[CeilingFigure]) -> list[Measurement]:
 def measure_ceiling(
     out_dir: Path,
     *,
-    targets: tuple[tuple[str, int], ...] = DEFAULT_TARGETS,
-    duration_s: float = 10,
-    connections: int = 16,
-    ca_cert: str = LAB_CA,
+    targets: tuple[tuple[str, int], ...],
+    allowed: frozenset[str],
+    ca_cert: str,
+    duration_s: float = LOAD.ceiling_duration_s,
+    connections: int = LOAD.ceiling_connections,
 ) -> list[CeilingFigure]:
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = []
     for url, status in targets:
-        figures.append(run_locust(url, status, duration_s, connections, out_dir, ca_cert))
-        figures.append(run_wrk(url, duration_s, connections, out_dir))
+        figures.append(run_locust(url, status, duration_s, connections, out_dir, ca_cert, allowed))
+        figures.append(run_wrk(url, duration_s, connections, out_dir, allowed))
     return figures

@@ -6,9 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from opsproof import endpoints
 from opsproof.errors import ConfigError, OpsproofError
 from opsproof.perf import ceiling, compare, gate, report
-from opsproof.perf.loadrun import LAB_CA, LAB_URL, REPO, LoadSettings, measure, print_summary
+from opsproof.perf.defaults import LOAD
+from opsproof.perf.loadrun import REPO, LoadSettings, dashboard, measure, print_summary
 from opsproof.results import (
     JSONValue,
     Result,
@@ -19,7 +21,7 @@ from opsproof.results import (
     write_results,
 )
 
-DEFAULT_INVENTORY = "inventories/lab"
+DEFAULT_INVENTORY = endpoints.DEFAULT_INVENTORY
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,10 +34,23 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     load.add_argument("--out-dir", type=Path, help="default reports/perf/<run id>")
     load.set_defaults(func=cmd_loadtest)
 
+    ui = commands.add_parser("ui", help="Locust's dashboard on 127.0.0.1 against the platform")
+    _load_options(ui)
+    ui.add_argument("--port", type=int, help="the dashboard's port (Locust's default: 8089)")
+    ui.add_argument("locust_args", nargs="*", help="after --: more Locust options")
+    ui.set_defaults(func=cmd_ui)
+
     comp = commands.add_parser("compare", help="baseline vs optimised, repeated, with report")
     _load_options(comp)
-    comp.add_argument("--repeats", type=int, default=3, help="measured runs per profile")
-    comp.add_argument("--warmup-run", type=float, default=20, help="unmeasured run, s")
+    comp.add_argument(
+        "--repeats", type=int, default=LOAD.repeats, help="measured runs per profile (%(default)s)"
+    )
+    comp.add_argument(
+        "--warmup-run",
+        type=float,
+        default=LOAD.warmup_run_s,
+        help="unmeasured run after each switch, s (%(default)s)",
+    )
     comp.add_argument("--seed", type=int, default=20181231, help="bootstrap RNG seed")
     comp.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
     comp.add_argument("--no-plans", action="store_true", help="skip the EXPLAIN plans")
@@ -60,33 +75,58 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     g.set_defaults(func=cmd_gate)
 
     ceil = commands.add_parser("ceiling", help="Locust (one core) vs wrk on the same URL")
-    ceil.add_argument("--duration", type=float, default=10, help="seconds per tool (<= 15)")
-    ceil.add_argument("--connections", type=int, default=16, help="users / connections")
-    ceil.add_argument("--ca-cert", default=LAB_CA)
+    ceil.add_argument(
+        "--duration",
+        type=float,
+        default=LOAD.ceiling_duration_s,
+        help="seconds per tool (<= 15; %(default)s)",
+    )
+    ceil.add_argument(
+        "--connections",
+        type=int,
+        default=LOAD.ceiling_connections,
+        help="users / connections (%(default)s)",
+    )
+    ceil.add_argument("--inventory", default=DEFAULT_INVENTORY, help="where the platform is")
+    ceil.add_argument("--ca-cert", help="CA to verify the platform with (default: the inventory's)")
     ceil.add_argument("--out-dir", type=Path, help="default reports/perf/ceiling-<UTC>")
     ceil.set_defaults(func=cmd_ceiling)
 
 
 def _load_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--inventory", default=DEFAULT_INVENTORY)
-    parser.add_argument("--url", default=LAB_URL, help="the platform's base URL")
-    parser.add_argument("--ca-cert", default=LAB_CA, help="CA to verify the platform with")
-    parser.add_argument("--users", type=int, default=24)
-    parser.add_argument("--spawn-rate", type=float, help="users started per second (= users)")
-    parser.add_argument("--warmup", type=float, default=10, help="warm-up stage of a run, s")
-    parser.add_argument("--run-time", type=float, default=60, help="measured stage, s")
-    parser.add_argument("--user-rate", type=float, default=1.0, help="task runs/s per user")
-    parser.add_argument("--mix", default="floored", help="floored (default) or natural")
-    parser.add_argument("--tags", default="", help="subsystems to run, comma-separated")
-    parser.add_argument("--workers", type=int, default=0, help="Locust worker processes")
-    parser.add_argument("--apdex-t", type=float, default=0.5, help="Apdex T, seconds")
+    parser.add_argument("--inventory", default=DEFAULT_INVENTORY, help="where the platform is")
+    parser.add_argument("--url", help="the platform's base URL (default: the inventory's)")
+    parser.add_argument("--ca-cert", help="CA to verify the platform with ('' = system CAs)")
+    add = parser.add_argument
+    add("--users", type=int, default=LOAD.users, help="simulated users (%(default)s)")
+    add("--spawn-rate", type=float, help="users started per second (= users)")
+    add("--warmup", type=float, default=LOAD.warmup_s, help="warm-up stage, s (%(default)s)")
+    add("--run-time", type=float, default=LOAD.steady_s, help="measured stage, s (%(default)s)")
+    add(
+        "--user-rate", type=float, default=LOAD.user_rate, help="task runs/s per user (%(default)s)"
+    )
+    add("--mix", default=LOAD.mix, help="floored or natural (%(default)s)")
+    add("--tags", default="", help="subsystems to run, comma-separated (all)")
+    add("--workers", type=int, default=LOAD.workers, help="Locust worker processes (%(default)s)")
+    add("--apdex-t", type=float, default=LOAD.apdex_t_s, help="Apdex T, s (%(default)s)")
+
+
+def _target(inventory: str, url: str | None, ca_cert: str | None) -> tuple[str, str]:
+    """The platform's URL and CA: as given, else from the inventory (opsproof.endpoints)."""
+    if url is not None and ca_cert is not None:
+        return url, ca_cert
+    endpoint = endpoints.platform_endpoint(inventory)
+    return (endpoint.url if url is None else url), (
+        endpoint.ca_cert if ca_cert is None else ca_cert
+    )
 
 
 def _settings(args: argparse.Namespace) -> LoadSettings:
     tags = tuple(t for t in args.tags.replace(",", " ").split() if t)
+    url, ca_cert = _target(args.inventory, args.url, args.ca_cert)
     settings = LoadSettings(
-        url=args.url,
-        ca_cert=args.ca_cert,
+        url=url,
+        ca_cert=ca_cert,
         users=args.users,
         spawn_rate=args.spawn_rate or float(args.users),
         warmup_s=args.warmup,
@@ -137,6 +177,11 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    dashboard(_settings(args), port=args.port, extra=args.locust_args)
+    return 0  # not reached: the dashboard replaced this process
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     settings = compare.CompareSettings(
         load=_settings(args),
@@ -155,7 +200,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     extra: list[Result] = []
     ceiling_note: JSONValue = "not measured (pass --ceiling / CEILING=1)"
     if settings.ceiling:
-        figures = ceiling.measure_ceiling(out_dir / "ceiling", ca_cert=settings.load.ca_cert)
+        figures = ceiling.measure_ceiling(
+            out_dir / "ceiling",
+            targets=ceiling.targets(settings.load.url),
+            allowed=ceiling.allowed_hosts(settings.inventory),
+            ca_cert=settings.load.ca_cert,
+        )
         extra += ceiling.measurements(figures)
         ceiling_note = "measured before the runs; see the ceiling table"
     outcome = compare.run_profiles(settings, out_dir)
@@ -241,9 +291,11 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_ceiling(args: argparse.Namespace) -> int:
+    url, ca_cert = _target(args.inventory, None, args.ca_cert)
+    targets = ceiling.targets(url)
     meta = run_meta_from_environment(
         "loadtest",
-        hosts=[url for url, _ in ceiling.DEFAULT_TARGETS],
+        hosts=[target for target, _ in targets],
         conditions={
             "mode": "generator-ceiling",
             "duration_s": args.duration,
@@ -257,7 +309,12 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
         args.out_dir or REPO / "reports" / "perf" / f"ceiling-{meta.started_at:%Y%m%dT%H%M%SZ}"
     )
     figures = ceiling.measure_ceiling(
-        out_dir, duration_s=args.duration, connections=args.connections, ca_cert=args.ca_cert
+        out_dir,
+        targets=targets,
+        allowed=ceiling.allowed_hosts(args.inventory),
+        duration_s=args.duration,
+        connections=args.connections,
+        ca_cert=ca_cert,
     )
     doc = ResultsDocument(
         run=meta.finished(utc_now()), results=tuple(ceiling.measurements(figures))

@@ -29,8 +29,10 @@ from typing import Any
 
 from opsproof import locks
 from opsproof.ansible_inventory import AnsibleInventory
+from opsproof.endpoints import DEFAULT_INVENTORY
 from opsproof.errors import ConfigError, OpsproofError, PreconditionError
 from opsproof.perf import stats
+from opsproof.perf.defaults import LOAD
 from opsproof.perf.loadrun import REPO, LoadSettings, measure, run_locust
 from opsproof.results import (
     Comparison,
@@ -47,11 +49,11 @@ MAKE_ENV = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "ARGS", "LIMIT"
 @dataclass(frozen=True)
 class CompareSettings:
     load: LoadSettings
-    repeats: int = 3
-    warmup_run_s: float = 20.0
+    repeats: int = LOAD.repeats
+    warmup_run_s: float = LOAD.warmup_run_s
     baseline: str = "baseline"
     candidate: str = "optimised"
-    inventory: str = "inventories/lab"
+    inventory: str = DEFAULT_INVENTORY
     seed: int = 20181231
     resamples: int = 2000
     confidence: float = 0.95

@@ -18,33 +18,35 @@ from pathlib import Path
 
 from opsproof.errors import ConfigError, PreconditionError
 from opsproof.perf import mix
+from opsproof.perf.defaults import LOAD
 from opsproof.perf.requestlog import read_requests, read_stages
 from opsproof.perf.stats import summarise
 from opsproof.results import JSONValue, LoadResult
 
 REPO = Path(__file__).resolve().parents[3]
 LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
-LAB_URL = "https://10.213.0.11"
-LAB_CA = "/var/lib/opsproof/lab/ca/ca.crt"
 # Locust's exit codes: 0 no failure, 1 some requests failed; anything else: it did not run.
 LOCUST_FAILURES_RC = 1
 
 
 @dataclass(frozen=True)
 class LoadSettings:
-    """The load shape and target of one run (the knobs of `make loadtest`)."""
+    """The load shape and target of one run (the knobs of `make loadtest`).
 
-    url: str = LAB_URL
-    ca_cert: str = LAB_CA
-    users: int = 24
-    spawn_rate: float = 24.0
-    warmup_s: float = 10.0
-    steady_s: float = 60.0
-    user_rate: float = 1.0
-    mix: str = "floored"
+    The target comes from the inventory (opsproof.endpoints), the defaults from
+    opsproof.perf.defaults."""
+
+    url: str
+    ca_cert: str  # "" = the system's CAs
+    users: int = LOAD.users
+    spawn_rate: float = float(LOAD.users)
+    warmup_s: float = LOAD.warmup_s
+    steady_s: float = LOAD.steady_s
+    user_rate: float = LOAD.user_rate
+    mix: str = LOAD.mix
     tags: tuple[str, ...] = ()
-    workers: int = 0  # 0: one process; N: a master and N worker processes on this machine
-    apdex_t_s: float = 0.5
+    workers: int = LOAD.workers  # 0: one process; N: a master and N worker processes here
+    apdex_t_s: float = LOAD.apdex_t_s
     extra_args: tuple[str, ...] = field(default=())
 
     def check(self) -> None:
@@ -94,13 +96,13 @@ class LoadSettings:
         return self.warmup_s + self.steady_s + max(60.0, self.users / self.spawn_rate + 30)
 
 
-def locust_argv(settings: LoadSettings, run_dir: Path) -> list[str]:
+def locust_argv(settings: LoadSettings, run_dir: Path | None) -> list[str]:
+    """Locust's command line: headless into run_dir, or the dashboard when run_dir is None."""
     locust = Path(sys.executable).with_name("locust")
     argv = [
         str(locust),
         "-f",
         str(LOCUSTFILE),
-        "--headless",
         "--host",
         settings.url,
         "--ca-cert",
@@ -117,18 +119,11 @@ def locust_argv(settings: LoadSettings, run_dir: Path) -> list[str]:
         str(settings.user_rate),
         "--mix",
         settings.mix,
-        "--request-log",
-        str(run_dir),
-        "--csv",
-        str(run_dir / "locust"),
-        "--html",
-        str(run_dir / "locust.html"),
-        "--json-file",
-        str(run_dir / "locust"),
-        "--only-summary",
-        "--stop-timeout",
-        "10",
     ]
+    if run_dir is not None:
+        argv += ["--headless", "--request-log", str(run_dir), "--csv", str(run_dir / "locust")]
+        argv += ["--html", str(run_dir / "locust.html"), "--json-file", str(run_dir / "locust")]
+        argv += ["--only-summary", "--stop-timeout", "10"]
     if settings.tags:
         argv += ["--tags", *settings.tags]
     if settings.workers:
@@ -150,8 +145,7 @@ def run_locust(settings: LoadSettings, run_dir: Path) -> LocustRun:
     for stale in [*run_dir.glob("requests-*.csv"), run_dir / "stages.json"]:
         stale.unlink(missing_ok=True)
     argv = locust_argv(settings, run_dir)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env = locust_env()
     with (run_dir / "locust.log").open("w", encoding="utf-8") as log:
         try:
             proc = subprocess.run(
@@ -175,6 +169,22 @@ def run_locust(settings: LoadSettings, run_dir: Path) -> LocustRun:
             fix=f"see {run_dir / 'locust.log'}",
         )
     return LocustRun(run_dir, proc.returncode, tuple(argv))
+
+
+def locust_env() -> dict[str, str]:
+    """Locust's environment: none of the caller's LOCUST_* settings, the repository importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def dashboard(settings: LoadSettings, *, port: int | None, extra: Sequence[str] = ()) -> None:
+    """Replace this process with Locust's dashboard on 127.0.0.1 (make loadtest-ui)."""
+    settings.check()
+    argv = [*locust_argv(settings, None), "--web-host", "127.0.0.1"]
+    argv += ["--web-port", str(port)] if port else []
+    os.chdir(REPO)  # reads pyproject's [tool.locust]
+    os.execve(argv[0], [*argv, *extra], locust_env())
 
 
 def measure(
