@@ -49,7 +49,9 @@ def role_files(role: str, roles_dir: Path = ROLES_DIR) -> dict[str, Any]:
 
 
 def _web_group(roles_dir: Path) -> str:
-    return "web"
+    from opsproof import placement
+
+    return placement.group_of(WEB_ROLE)
 
 
 def platform_endpoint(

@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsproof import placement
 from opsproof.ansible_inventory import AnsibleInventory
 from opsproof.errors import ConfigError, PreconditionError
 
-REQUIRED_GROUPS = ("web", "app", "db")
+
+def required_groups() -> tuple[str, ...]:
+    """The groups playbooks/site.yml places a role on: each needs a host (web, app, db)."""
+    return placement.site().groups()
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ def load(inventory: Path) -> list[InventoryHost]:
         fix="pass INVENTORY=inventories/<env> (see inventories/production.example)",
     )
     hosts = loaded.hosts()
-    for group in REQUIRED_GROUPS:
+    for group in required_groups():
         if not any(group in h.groups for h in hosts):
             raise ConfigError(
                 f"{inventory}: group '{group}' has no hosts",

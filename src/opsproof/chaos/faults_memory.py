@@ -21,11 +21,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from opsproof import placement
 from opsproof.chaos import context
 from opsproof.chaos.faults_process import SERVICE_RESIDUES, main_pid, restart_count
 from opsproof.chaos.residue import Residue, clear_or_fail
 from opsproof.errors import OpsproofError, PreconditionError
 
+JVM_GROUP = placement.group_of("tomcat")  # the hosts that run the JVM (playbooks/site.yml)
 JAR_IN_JVM = "/tmp/opsproof-chaos-oom.jar"
 ATTACHER = "/run/opsproof-chaos-jvm-attach.py"
 # The running JVM's view of JAR_IN_JVM (its /tmp is private under PrivateTmp=yes).
@@ -42,14 +44,14 @@ RESIDUES: dict[str, tuple[Residue, ...]] = {
             what=f"the JVM attach helper {ATTACHER}",
             detect=f"[ -e {ATTACHER} ]",
             remove=f"rm -f {ATTACHER}",
-            groups=("app",),
+            groups=(JVM_GROUP,),
         ),
         Residue(
             name="oom-agent-jar",
             what=f"the OOM agent's jar {JAR_IN_JVM} in the JVM's /tmp (or the host's)",
             detect=f'{_JVM_JAR}; [ -e "$j" ] || [ -e {JAR_IN_JVM} ]',
             remove=f'{_JVM_JAR}; [ "${{pid:-0}}" -gt 0 ] && rm -f "$j"; rm -f {JAR_IN_JVM}',
-            groups=("app",),
+            groups=(JVM_GROUP,),
         ),
         *SERVICE_RESIDUES,
     )

@@ -9,16 +9,21 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from opsproof import placement
 from opsproof.chaos import context
 from opsproof.chaos.residue import Residue
 from opsproof.errors import OpsproofError
 
-# The platform's services per inventory group: a process fault, or a reboot, interrupted
-# before its rollback can leave one stopped.
+# The platform's services per role that runs them (and so per inventory group, from
+# playbooks/site.yml): a process fault, or a reboot, interrupted before its rollback can
+# leave one stopped.
+ROLE_SERVICES: Mapping[str, tuple[str, ...]] = {
+    "nginx": ("nginx",),
+    "tomcat": ("tomcat10",),
+    "postgresql": ("postgresql@15-main",),
+}
 SERVICES: Mapping[str, tuple[str, ...]] = {
-    "web": ("nginx",),
-    "app": ("tomcat10",),
-    "db": ("postgresql@15-main",),
+    placement.group_of(role): units for role, units in ROLE_SERVICES.items()
 }
 
 

@@ -43,7 +43,7 @@ REGISTRY: Mapping[str, tuple[Residue, ...]] = {
     **_entries("faults_process", faults_process.RESIDUES),
     **_entries("faults_host", faults_host.RESIDUES),
 }
-# The hosts the experiments act on: those of the platform's groups.
+# The hosts the experiments act on: those of the platform's groups (playbooks/site.yml).
 GROUPS = tuple(faults_process.SERVICES)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from opsproof import placement
 from opsproof.controls.model import Control
 from opsproof.errors import PreconditionError
 from opsproof.hosts import SshTarget
@@ -58,21 +59,18 @@ class Observation:
 # run() in the checks, plain ssh elsewhere.
 Runner = Callable[[SshTarget, str], tuple[int, str, str]]
 
-# Which hosts a layer's controls apply to: every host, or the hosts of one group.
-LAYER_GROUPS: Mapping[str, str | None] = {
-    "os": None,
-    "ssh": None,
-    "firewall": None,
-    "nginx": "web",
-    "tomcat": "app",
-    "postgresql": "db",
-    "health": None,
-}
+
+def layer_group(layer: str) -> str | None:
+    """The group whose hosts a layer's controls apply to: for a layer named after a role that
+    playbooks/site.yml places on one group (nginx, tomcat, postgresql), that group; None
+    (every host) for the others (os, ssh, firewall, health)."""
+    groups = placement.site().roles.get(layer, (placement.ALL,))
+    return groups[0] if len(groups) == 1 and groups[0] != placement.ALL else None
 
 
 def applies_to(control: Control, target: SshTarget) -> bool:
     """The control's own group if it names one, else its layer's group (None: every host)."""
-    group = control.group or LAYER_GROUPS.get(control.layer)
+    group = control.group or layer_group(control.layer)
     return group is None or group in target.groups
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from opsproof import locks
+from opsproof import locks, placement
 from opsproof.ansible_inventory import AnsibleInventory
 from opsproof.endpoints import DEFAULT_INVENTORY
 from opsproof.errors import ConfigError, OpsproofError, PreconditionError
@@ -281,8 +281,9 @@ def tune(profile: str, inventory: str, log: Path) -> float:
     return round(time.monotonic() - start, 1)
 
 
+# What each tuned role's hosts run now (read on the hosts of the role's group).
 LIVE_QUERIES = {
-    "db": (
+    "postgresql": (
         "cd /tmp && sudo -n -u postgres psql -XAt -d platform -c \"SELECT name || '=' || "
         "current_setting(name) FROM pg_settings WHERE name IN ('shared_buffers', "
         "'effective_cache_size', 'work_mem', 'maintenance_work_mem', 'random_page_cost', "
@@ -292,13 +293,13 @@ LIVE_QUERIES = {
         "'%_pkey'\"; echo seed_scale=$(python3 -c 'import json; print(json.load(open("
         '"/var/lib/platform/seed.json"))["scale"])\' 2>/dev/null)'
     ),
-    "app": (
+    "tomcat": (
         "ps -o args= -C java | tr ' ' '\\n' | grep -E '^-X(ms|mx)|^-XX:(MaxGCPauseMillis|"
         "\\+Use.*GC)' | sort -u; sudo -n grep -hoE '(maxThreads|maxTotal)=\"[0-9]+\"' "
         "/etc/tomcat10/server.xml /etc/tomcat10/Catalina/localhost/ROOT.xml 2>/dev/null | "
         "tr -d '\"' | sort -u"
     ),
-    "web": (
+    "nginx": (
         "sudo -n nginx -T 2>/dev/null | grep -E '^\\s*(gzip|keepalive|expires)\\s' | "
         "sed 's/^ *//; s/;$//' | sort -u"
     ),
@@ -311,8 +312,8 @@ def live_settings(inventory: str) -> dict[str, JSONValue]:
 
     out: dict[str, JSONValue] = {}
     for target in resolve(inventory):
-        for group, command in LIVE_QUERIES.items():
-            if group not in target.groups:
+        for role, command in LIVE_QUERIES.items():
+            if placement.group_of(role) not in target.groups:
                 continue
             done = run(target, command, timeout=60)
             lines: list[JSONValue] = [x.strip() for x in done.stdout.splitlines() if x.strip()]

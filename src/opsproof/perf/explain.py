@@ -15,13 +15,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from opsproof import hosts
+from opsproof import hosts, placement
 from opsproof.errors import ConfigError, OpsproofError, PreconditionError
 from opsproof.perf.indexes import DEFAULT_INDEXES_DIR, DeclaredIndex, load_indexes
 from opsproof.results import JSONValue, PlanResult, utc_now
 
 PROFILES = ("baseline", "optimised")
-DB_GROUP = "db"
+DB_GROUP = placement.group_of("postgresql")
 DATABASE = "platform"
 MARK = "@@opsproof-explain@@"
 # Plan nodes that read an index by name.

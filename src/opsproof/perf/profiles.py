@@ -12,31 +12,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from opsproof import placement
 from opsproof.errors import ConfigError
 from opsproof.inspection.evaluate import Unresolved
 from opsproof.inspection.hostvars import resolve, role_defaults
 
 PROFILES = ("baseline", "optimised")
 ROLES_DIR = Path("roles")
-# Per role: the inventory group of its hosts and the variables a profile decides.
-TUNED: Mapping[str, tuple[str, tuple[str, ...]]] = {
-    "postgresql": ("db", ("postgresql_profiles", "postgresql_settings")),
+# Per role: the variables a profile decides (the role's group: playbooks/site.yml).
+TUNED: Mapping[str, tuple[str, ...]] = {
+    "postgresql": ("postgresql_profiles", "postgresql_settings"),
     "tomcat": (
-        "app",
-        (
-            "tomcat_heap_max_mb",
-            "tomcat_heap_initial_mb",
-            "tomcat_max_threads",
-            "tomcat_min_spare_threads",
-            "tomcat_datasource_max_total",
-            "tomcat_datasource_max_idle",
-            "tomcat_datasource_min_idle",
-        ),
+        "tomcat_heap_max_mb",
+        "tomcat_heap_initial_mb",
+        "tomcat_max_threads",
+        "tomcat_min_spare_threads",
+        "tomcat_datasource_max_total",
+        "tomcat_datasource_max_idle",
+        "tomcat_datasource_min_idle",
     ),
-    "nginx": (
-        "web",
-        ("nginx_upstream_keepalive", "nginx_gzip_enabled", "nginx_static_cache_enabled"),
-    ),
+    "nginx": ("nginx_upstream_keepalive", "nginx_gzip_enabled", "nginx_static_cache_enabled"),
 }
 
 
@@ -54,8 +49,8 @@ def tuned_values(
             f"profile {profile!r} is not a tuning profile", fix=f"use one of {', '.join(PROFILES)}"
         )
     out: dict[str, dict[str, Any]] = {}
-    for role, (group, names) in TUNED.items():
-        hosts = hosts_by_group.get(group, [])
+    for role, names in TUNED.items():
+        hosts = hosts_by_group.get(placement.group_of(role), [])
         if not hosts:
             continue
         defaults = role_defaults(roles_dir, [role])
