@@ -92,10 +92,8 @@ provision: deps venv ## Create the lab if needed, then apply playbooks/site.yml
 PROFILE ?=
 .PHONY: tune
 tune: venv ## Switch the tuning profile, only what it changes: PROFILE=baseline|optimised
-	@case "$(PROFILE)" in baseline|optimised) ;; \
-	  *) echo "tune: PROFILE='$(PROFILE)' is not a profile: use PROFILE=baseline or PROFILE=optimised" >&2; exit 2;; esac
-	$(CHANGE_LOCK) $(BIN)/ansible-playbook -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)') --tags tuning \
-	  -e opsproof_tuning_profile=$(PROFILE) $(ARGS) playbooks/tune.yml
+	@# opsproof.perf.tuning.switch: playbooks/tune.yml under the change lock (perf-compare uses it too).
+	$(BIN)/opsproof tune --profile '$(PROFILE)' -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)') $(if $(ARGS),-- $(ARGS))
 
 .PHONY: check
 check: venv ## Dry run with diff: shows drift from the code (changes nothing)

@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     from opsproof.evidence import cli as evidence_cli
     from opsproof.lab import cli as lab_cli
     from opsproof.perf import cli as perf_cli
-    from opsproof.perf import explain_cli
+    from opsproof.perf import explain_cli, tuning
     from opsproof.results import cli as results_cli
 
     lab_cli.register(groups)
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     chaos_runner.register(groups)
     perf_cli.register(groups)
     explain_cli.register(groups)
+    tuning.register(groups)
     return parser
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from opsproof.errors import ConfigError
-from opsproof.perf import compare, gate, mix, report, stats
+from opsproof.perf import comparison as compare
+from opsproof.perf import gate, mix, report, stats
 from opsproof.perf.requestlog import Request, Stages
 from opsproof.results import (
     Comparison,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from opsproof import endpoints
 from opsproof.errors import ConfigError, OpsproofError
-from opsproof.perf import ceiling, compare, gate, report
+from opsproof.perf import ceiling, compare, comparison, gate, report, tuning
 from opsproof.perf.defaults import LOAD
 from opsproof.perf.loadrun import REPO, LoadSettings, dashboard, measure, print_summary
 from opsproof.results import (
@@ -152,7 +152,7 @@ def _hosts(inventory: str, url: str) -> list[str]:
 
 def cmd_loadtest(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    profile = args.profile or compare.inventory_profile(args.inventory)
+    profile = args.profile or tuning.inventory_profile(args.inventory)
     meta = run_meta_from_environment(
         "loadtest",
         inventory=args.inventory,
@@ -228,7 +228,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         started_at=started,
         run_id=f"perf-compare-{out_dir.name}",
     )
-    comps = compare.comparisons(
+    comps = comparison.comparisons(
         outcome.rows,
         settings.baseline,
         settings.candidate,
@@ -253,7 +253,7 @@ def _report(doc: ResultsDocument, out_dir: Path) -> int:
     for row in table.rows:
         print(" | ".join(row[:7]))
     print(f"wrote {md}, {html}", file=sys.stderr)
-    problems = compare.check_consistency(doc)
+    problems = comparison.check_consistency(doc)
     if problems:
         raise OpsproofError(
             f"{out_dir / 'results.json'}: the numbers do not add up: {'; '.join(problems[:5])}",

@@ -16,7 +16,7 @@ from html import escape
 from pathlib import Path
 
 from opsproof.perf import charts
-from opsproof.perf.compare import check_consistency
+from opsproof.perf.comparison import check_consistency
 from opsproof.perf.stats import mean
 from opsproof.results import Comparison, LoadResult, Measurement, ResultsDocument
 from opsproof.results.model import JSONValue, format_timestamp
