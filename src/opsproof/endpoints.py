@@ -60,12 +60,10 @@ def platform_endpoint(
     """The platform as the inventory describes it (first host of the web group)."""
     loaded = AnsibleInventory(inventory, fix="pass --inventory <dir> (default inventories/lab)")
     group = _web_group(roles_dir)
-    names = loaded.names(group)
-    if not names:
-        raise ConfigError(
-            f"{loaded.source}: no host in group {group!r} (the {WEB_ROLE} role's group)",
-            fix="add the web server to that group in the inventory",
-        )
+    names = loaded.names(group) or [""]
+    if not names[0]:
+        why = f"no host in group {group!r} (the {WEB_ROLE} role's group)"
+        raise ConfigError(f"{loaded.source}: {why}", fix="add the web server to that group")
     values = loaded.render(names[0], _CA_VARS, defaults=role_files(WEB_ROLE, roles_dir))
     lab_ca = values.get("nginx_tls_mode") == "lab_ca"
     return PlatformEndpoint(
