@@ -8,11 +8,15 @@ import shlex
 
 import pytest
 
+from opsproof import placement
+from opsproof.hosts import resolve
+
 from .conftest import DB, REPO, Run, on, psql, sh, tcp_state
 
 pytestmark = pytest.mark.e2e
-APP = "10.213.0.12"
-WEB = "10.213.0.11"
+# The app and web hosts' addresses, from the inventory and site.yml's placement.
+APP = resolve(REPO / "inventories/lab", placement.group_of("tomcat"))[0].address
+WEB = resolve(REPO / "inventories/lab", placement.group_of("nginx"))[0].address
 LARGE_TABLES = ("publishing_access", "reporting_submission", "oa_flow_step")
 
 # Sends a PostgreSQL StartupMessage (no password), in TLS after an SSLRequest when the 4th

@@ -20,6 +20,9 @@ import pytest
 import requests
 import yaml
 
+from opsproof import placement
+from opsproof.endpoints import platform_endpoint
+from opsproof.hosts import resolve
 from opsproof.perf.indexes import load_indexes
 from opsproof.perf.profiles import tuned_values
 from opsproof.results import (
@@ -35,10 +38,14 @@ from .conftest import REPO, Run, on, psql, row_counts, sh
 
 pytestmark = pytest.mark.e2e
 
-APP, WEB = "10.213.0.12", "10.213.0.11"
 INVENTORY = "inventories/lab"
-GROUPS = {"db": ["db01"], "app": ["app01"], "web": ["web01"]}
-CA = "/var/lib/opsproof/lab/ca/ca.crt"
+# Hosts, groups, the platform's address and CA: from the inventory and site.yml, never written here.
+GROUPS = {
+    group: [t.name for t in resolve(REPO / INVENTORY, group)] for group in placement.site().groups()
+}
+PLATFORM = platform_endpoint(REPO / INVENTORY)
+WEB, CA = PLATFORM.address, PLATFORM.ca_cert
+APP = resolve(REPO / INVENTORY, placement.group_of("tomcat"))[0].address
 INVENTORY_PROFILE = yaml.safe_load(
     (REPO / INVENTORY / "group_vars/all/tuning.yml").read_text(encoding="utf-8")
 )["opsproof_tuning_profile"]
