@@ -200,7 +200,7 @@ compliance: venv ## What CI gates on: lint, a check-mode run with no drift, the 
 .PHONY: test
 test: deps venv ## Everything CI runs: lint, unit, end-to-end on the lab, then compliance (drift + inspection)
 	$(MAKE) lint
-	$(BIN)/pytest -q tests/unit tests/e2e
+	$(BIN)/pytest -q --durations=40 tests/unit tests/e2e
 	@# make compliance without a second lint: the check-mode run (0 changes) and the inspection.
 	$(MAKE) drift
 	$(MAKE) inspect
