@@ -80,9 +80,12 @@ def extract(path: str, pattern: str):
 
 def psql(port: str, database: str, query: str):
     """Rows of a read-only query as the postgres superuser over the local socket, or None."""
-    run = subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-A", "-t", "-F", "|",
-                          "-v", "ON_ERROR_STOP=1", "-p", port, "-d", database, "-c", query],
-                         capture_output=True, text=True, check=False, cwd="/")
+    try:
+        run = subprocess.run(["runuser", "-u", "postgres", "--", "psql", "-X", "-q", "-A", "-t", "-F", "|",
+                              "-v", "ON_ERROR_STOP=1", "-p", port, "-d", database, "-c", query],
+                             capture_output=True, text=True, check=False, cwd="/", timeout=60)
+    except (OSError, subprocess.TimeoutExpired):  # no psql yet (fresh host)
+        return None
     return run.stdout.splitlines() if run.returncode == 0 else None
 
 
