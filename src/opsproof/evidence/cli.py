@@ -18,7 +18,6 @@ from pathlib import Path
 
 from opsproof.errors import ConfigError
 from opsproof.evidence import sign, sums
-from opsproof.evidence.build import BuildOptions, build
 from opsproof.evidence.period import Period
 from opsproof.results import current_operator
 
@@ -53,6 +52,10 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    # Lazy: trestle and WeasyPrint take ~0.3 s to import, and every opsproof command
+    # builds this parser (make provision calls opsproof several times).
+    from opsproof.evidence.build import BuildOptions, build
+
     period = Period.parse(args.period) if args.period else Period.current()
     started = time.monotonic()
     built = build(
