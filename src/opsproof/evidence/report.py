@@ -62,6 +62,7 @@ T: dict[str, tuple[str, str]] = {
     "expires": ("有效期至", "Expires"),
     "approver": ("批准人", "Approved by"),
     "owner": ("责任人", "Owner"),
+    "remedy": ("整改措施（豁免：工单）", "Remedy (waiver: ticket)"),
     "due": ("完成期限", "Due"),
     "control": ("检查项", "Control"),
     "unit": ("任务", "Job"),
@@ -426,7 +427,7 @@ def render(inp: ReportInput, lang: Lang) -> str:
                         e(host),
                         e(cid),
                         e(r.title_zh if lang == "zh" and r.title_zh else r.title),
-                        e(r.remedy or "-"),
+                        e((r.remedy_zh if lang == "zh" and r.remedy_zh else r.remedy) or "-"),
                         "-",
                         "-",
                     ],
@@ -448,7 +449,7 @@ def render(inp: ReportInput, lang: Lang) -> str:
                     )
                 )
     parts.append(
-        table([t(k, lang) for k in ("host", "control", "open", "source", "owner", "due")], rows)
+        table([t(k, lang) for k in ("host", "control", "open", "remedy", "owner", "due")], rows)
         or f"<p>{e(t('none', lang))}</p>"
     )
     # signature page
