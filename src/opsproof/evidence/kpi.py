@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from opsproof import placement
 from opsproof.errors import ConfigError
 from opsproof.evidence.collect import Gap, HostRecords, Selection, SourceRun
 from opsproof.evidence.period import TZ, Period, day_of, month_of
@@ -263,7 +264,7 @@ def score(rules: Rules, inp: Inputs) -> list[Goal]:
     days_due = inp.period.days(inp.as_of)
     insp_src = tuple(f"{r.dest}/inspection.json" for r in sel.inspections)
     covered = inspection_months(sel.inspections, inp.hosts, rules.max_errors)
-    db_records = [r for r in inp.records if "db" in r.groups]
+    db_records = [r for r in inp.records if placement.group_of("postgresql") in r.groups]
     db_src = tuple(inp.records_dest[r.host] for r in db_records)
     chaos_src = (f"{sel.chaos.dest}/summary.json",) if sel.chaos else ()
     goals: list[Goal] = []

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from opsproof import placement
 from opsproof.evidence.collect import HostRecords, Selection, SourceRun
 from opsproof.evidence.kpi import Goal, Incident, experiments
 from opsproof.evidence.period import TZ, Period
@@ -305,7 +306,7 @@ def render(inp: ReportInput, lang: Lang) -> str:
         )
     # backups and restore drills
     parts.append(f"<h2>{e(t('backups', lang))}</h2>")
-    db = [r for r in inp.records if "db" in r.groups]
+    db = [r for r in inp.records if placement.group_of("postgresql") in r.groups]
     if not db:
         parts.append(f"<p class=gap>{e(t('no_evidence', lang))}</p>")
     for rec in db:
