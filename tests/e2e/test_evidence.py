@@ -12,13 +12,16 @@ import datetime as dt
 import json
 import shutil
 import subprocess
+from html import escape
 from pathlib import Path
 
 import pytest
 
 from opsproof.evidence import nist
 from opsproof.evidence.period import TZ
+from opsproof.hosts import resolve
 from opsproof.inspection.record import screenshot
+from opsproof.placement import group_of
 from opsproof.results import CheckResult, ExperimentResult, load_results
 from tests.e2e.conftest import REPO, VENV_BIN, sh
 
@@ -219,6 +222,51 @@ def test_scorecard_recomputed_from_the_pack(pack: dict[str, Path]) -> None:
     for g in goals.values():
         cell = html.split(f'id="goal-{g["id"]}"', 1)[1].split("</tr>", 1)[0]
         assert (g["measured"] if g["evidence"] else "无证据") in cell
+
+
+def _row(html: str, row_id: str) -> str:
+    assert f'id="{row_id}"' in html, row_id
+    return html.split(f'id="{row_id}"', 1)[1].split("</tr>", 1)[0]
+
+
+def test_patch_and_backup_tables_recomputed_from_the_pack(pack: dict[str, Path]) -> None:
+    root = pack["zh"]
+    html = (root / "report.zh.html").read_text(encoding="utf-8")
+    # patches: one row per inspection and host, from its HLT-APT-001 result
+    rows = 0
+    for path in sorted(root.glob("sources/inspection/*/inspection.json")):
+        doc = load_results(path)
+        for r in doc.results:
+            if isinstance(r, CheckResult) and r.control_id == "HLT-APT-001":
+                cells = _row(html, f"apt-{doc.run.id}-{r.host}")
+                actual = r.actual if len(r.actual) <= 120 else r.actual[:117] + "..."
+                assert f"<td>{escape(actual)}</td><td>{r.status}</td>" in cells, cells
+                rows += 1
+    assert rows == html.count('id="apt-'), "a patch row that no inspection in the pack gives"
+    # backups and drills: each finished job's duration from its start, the drill and the dumps
+    db_hosts = [t.name for t in resolve(REPO / "inventories/lab", group_of("postgresql"))]
+    for host in db_hosts:
+        path = root / "hosts" / host / "records.json"
+        data = json.loads(path.read_text())
+        runs = sorted(data["unit_runs"], key=lambda u: u["usec"])
+        started: dict[str, int] = {}
+        for n, run in enumerate(runs):
+            if run["result"] == "started":
+                started[run["unit"]] = run["usec"]
+                continue
+            began = started.pop(run["unit"], None)
+            secs = "-" if began is None else f"{(run['usec'] - began) / 1e6:.1f}"
+            cells = _row(html, f"unit-{host}-{n}")
+            assert f"<td>{run['unit']}</td>" in cells, cells
+            assert f"<td>{secs}</td>" in cells, cells
+        finished = sum(1 for r in runs if r["result"] != "started")
+        assert html.count(f'id="unit-{host}-') == finished
+        backups = html.split(f'id="backups-{host}">', 1)[1].split("</p>", 1)[0]
+        assert f": {len(data['backups'])} —" in backups, backups
+        drill = data.get("restore_drill")
+        if isinstance(drill, dict):
+            text = html.split(f'id="drill-{host}">', 1)[1].split("</p>", 1)[0]
+            assert f"{drill['status']} — {drill['finished']} — {drill['seconds']} s" in text
 
 
 def test_oscal_validates_with_trestle_and_nist(pack: dict[str, Path]) -> None:
