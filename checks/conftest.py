@@ -22,10 +22,10 @@ import testinfra
 from opsproof.controls.catalog import load_catalog
 from opsproof.controls.model import Control
 from opsproof.errors import OpsproofError
-from opsproof.hosts import SshTarget, resolve
-from opsproof.inspection import collect, evaluate, hostvars, record
+from opsproof.inspection import check_vars, collect, evaluate, record
 from opsproof.results import ResultsDocument, run_meta_from_environment, write_results
 from opsproof.results.model import CheckResult
+from opsproof.ssh_targets import SshTarget, resolve
 
 REPO = Path(__file__).resolve().parents[1]
 STATE = pytest.StashKey[dict[str, Any]]()
@@ -66,7 +66,7 @@ def _configure(config: pytest.Config) -> None:
         "targets": {t.name: t for t in targets},
         "controls": {c.id: c for c in controls},
         "waivers": waivers,
-        "extra_vars": hostvars.parse_extra_vars(opt("--extra-vars")),
+        "extra_vars": check_vars.parse_extra_vars(opt("--extra-vars")),
         "host_vars": {},
         "started": started,
         "results": [],
@@ -116,11 +116,11 @@ def observations(pytestconfig: pytest.Config) -> dict[str, dict[str, collect.Obs
     # rendered as Ansible would (role defaults < inventory < --extra-vars), with the facts
     # read in the round trip.
     needed = [c for c in state["controls"].values() if c.layer == "health" or c.check.variables]
-    state["host_vars"] = hostvars.resolve(
+    state["host_vars"] = check_vars.resolve(
         REPO / pytestconfig.getoption("--inventory"),
         list(state["targets"]),
         [name for c in needed for name in (c.variable, *c.check.variables)],
-        defaults=hostvars.role_defaults(REPO / "roles", {c.role for c in needed}),
+        defaults=check_vars.role_defaults(REPO / "roles", {c.role for c in needed}),
         extra_vars=state["extra_vars"],
         facts={h: collect.facts(obs.get(collect.FACTS_KEY)) for h, obs in observed.items()},
     )

@@ -28,8 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from opsproof.drift import parse as parse_recap
 from opsproof.errors import ConfigError, OpsproofError, ValidationError
-from opsproof.recap import parse as parse_recap
 from opsproof.results import (
     Measurement,
     ResultsDocument,

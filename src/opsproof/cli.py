@@ -12,7 +12,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="opsproof", description=__doc__)
     groups = parser.add_subparsers(dest="group", required=True)
     # Each concern registers its own sub-commands; keep imports local to the group.
-    from opsproof import bench, inventory, locks, probe, recap, role_variables, runlog
+    from opsproof import (
+        bench,
+        drift,
+        endpoint_latency,
+        inventory_check,
+        locks,
+        role_variables,
+        runlog,
+    )
     from opsproof.chaos import runner as chaos_runner
     from opsproof.controls import cli as controls_cli
     from opsproof.evidence import cli as evidence_cli
@@ -22,10 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     from opsproof.results import cli as results_cli
 
     lab_cli.register(groups)
-    inventory.register(groups)
+    inventory_check.register(groups)
     results_cli.register(groups)
-    probe.register(groups)
-    recap.register(groups)
+    endpoint_latency.register(groups)
+    drift.register(groups)
     locks.register(groups)
     role_variables.register(groups)
     runlog.register(groups)

@@ -19,8 +19,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opsproof.drift import parse as parse_recap
 from opsproof.errors import ConfigError, ValidationError
-from opsproof.recap import parse as parse_recap
 from opsproof.results import (
     JSONValue,
     ResultsDocument,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from opsproof.recap import RECAP  # the one parser of an ansible-playbook recap
+from opsproof.drift import RECAP  # the one parser of an ansible-playbook recap
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv/bin"

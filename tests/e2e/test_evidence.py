@@ -19,10 +19,10 @@ import pytest
 
 from opsproof.evidence import nist
 from opsproof.evidence.period import TZ
-from opsproof.hosts import resolve
 from opsproof.inspection.record import screenshot
 from opsproof.placement import group_of
 from opsproof.results import CheckResult, ExperimentResult, load_results
+from opsproof.ssh_targets import resolve
 from tests.e2e.conftest import REPO, VENV_BIN, sh
 
 pytestmark = pytest.mark.e2e

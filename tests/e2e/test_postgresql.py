@@ -9,7 +9,7 @@ import shlex
 import pytest
 
 from opsproof import placement
-from opsproof.hosts import resolve
+from opsproof.ssh_targets import resolve
 
 from .conftest import DB, REPO, Run, on, psql, sh, tcp_state
 

@@ -22,7 +22,6 @@ import yaml
 
 from opsproof import placement
 from opsproof.endpoints import platform_endpoint
-from opsproof.hosts import resolve
 from opsproof.perf.indexes import load_indexes
 from opsproof.perf.profiles import tuned_values
 from opsproof.results import (
@@ -33,6 +32,7 @@ from opsproof.results import (
     run_meta_from_environment,
     write_results,
 )
+from opsproof.ssh_targets import resolve
 
 from .conftest import REPO, Run, on, psql, row_counts, sh
 

@@ -13,9 +13,9 @@ from opsproof.chaos import audit, context, report, runner, steady, timings
 from opsproof.chaos.faults_network import loss_verdict, rules
 from opsproof.chaos.faults_resources import check_volume, fill_bytes
 from opsproof.errors import ConfigError, PreconditionError
-from opsproof.hosts import SshTarget
 from opsproof.results import ExperimentResult, ResultsDocument, load_results, write_results
 from opsproof.results.model import RunMeta
+from opsproof.ssh_targets import SshTarget
 
 REPO = Path(__file__).resolve().parents[2]
 S = timings.Sample

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from opsproof import hosts
+from opsproof import ssh_targets
 from opsproof.chaos import (
     faults_latency,
     faults_memory,
@@ -190,16 +190,16 @@ class LocalHost:
     """context.sudo and resolve_host for one fake host whose 'root shell' is this process's."""
 
     def __init__(self, groups: tuple[str, ...] = ("app",)) -> None:
-        self.target = hosts.SshTarget("app01", "127.0.0.1", "ops", 22, None, (), groups)
+        self.target = ssh_targets.SshTarget("app01", "127.0.0.1", "ops", 22, None, (), groups)
         self.scripts: list[str] = []
 
-    def resolve_host(self, host: str) -> hosts.SshTarget:
+    def resolve_host(self, host: str) -> ssh_targets.SshTarget:
         return self.target
 
-    def sudo(self, host: str, command: str, **kw: Any) -> hosts.Completed:
+    def sudo(self, host: str, command: str, **kw: Any) -> ssh_targets.Completed:
         self.scripts.append(command)
         p = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
-        return hosts.Completed(p.returncode, p.stdout, p.stderr)
+        return ssh_targets.Completed(p.returncode, p.stdout, p.stderr)
 
 
 @pytest.fixture
@@ -241,8 +241,8 @@ def test_a_script_that_dies_leaves_everything_unknown(local: LocalHost, tmp_path
 def test_restore_all_loops_over_the_registry_on_the_platform_hosts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def target(name: str, *groups: str) -> hosts.SshTarget:
-        return hosts.SshTarget(name, "192.0.2.1", "ops", 22, None, (), groups)
+    def target(name: str, *groups: str) -> ssh_targets.SshTarget:
+        return ssh_targets.SshTarget(name, "192.0.2.1", "ops", 22, None, (), groups)
 
     targets = {t.name: t for t in (target("web01", "web"), target("db01", "db"), target("ctl"))}
     cleared: dict[str, set[str]] = {}
@@ -251,8 +251,8 @@ def test_restore_all_loops_over_the_registry_on_the_platform_hosts(
         cleared[host] = {r.name for r in found}
         return residue.Cleared(host, ("nft-table",), ("nginx",) if host == "web01" else ())
 
-    monkeypatch.setattr(restore.hosts, "resolve", lambda inventory: list(targets.values()))
-    monkeypatch.setattr(restore.context, "sudo", lambda *a, **kw: hosts.Completed(0, "", ""))
+    monkeypatch.setattr(restore.ssh_targets, "resolve", lambda inventory: list(targets.values()))
+    monkeypatch.setattr(restore.context, "sudo", lambda *a, **kw: ssh_targets.Completed(0, "", ""))
     monkeypatch.setattr(restore.context, "resolve_host", lambda name: targets[name])
     monkeypatch.setattr(restore.residue, "clear", clear)
     done = restore.restore_all()

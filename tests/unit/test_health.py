@@ -11,10 +11,10 @@ import pytest
 from opsproof.controls.catalog import load_catalog
 from opsproof.controls.model import Check, Control
 from opsproof.errors import ConfigError
-from opsproof.hosts import SshTarget
-from opsproof.inspection import collect, evaluate, health, hostvars, record
+from opsproof.inspection import check_vars, collect, evaluate, health, record
 from opsproof.inspection.collect import Observation
 from opsproof.results import ResultsDocument, run_meta_from_environment
+from opsproof.ssh_targets import SshTarget
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(REPO / "controls/catalog.yml")
@@ -270,19 +270,19 @@ def test_every_health_threshold_names_its_override_variable() -> None:
 
 
 def test_extra_vars_parsing(tmp_path: Path) -> None:
-    assert hostvars.parse_extra_vars('{"opsproof_health_disk_pct": {"fail": 1}}') == {
+    assert check_vars.parse_extra_vars('{"opsproof_health_disk_pct": {"fail": 1}}') == {
         "opsproof_health_disk_pct": {"fail": 1}
     }
     f = tmp_path / "x.yml"
     f.write_text("opsproof_health_disk_pct: {fail: 2}\n")
-    assert hostvars.parse_extra_vars(f"@{f}") == {"opsproof_health_disk_pct": {"fail": 2}}
+    assert check_vars.parse_extra_vars(f"@{f}") == {"opsproof_health_disk_pct": {"fail": 2}}
     with pytest.raises(ConfigError, match="mapping"):
-        hostvars.parse_extra_vars("[1, 2]")
+        check_vars.parse_extra_vars("[1, 2]")
 
 
 def test_role_defaults_render_the_heap_for_the_lab() -> None:
-    defaults = hostvars.role_defaults(REPO / "roles", ["tomcat"])
-    values = hostvars.resolve(
+    defaults = check_vars.role_defaults(REPO / "roles", ["tomcat"])
+    values = check_vars.resolve(
         REPO / "inventories/lab",
         ["app01"],
         ["tomcat_heap_max_mb", "opsproof_health_disk_pct"],
@@ -324,12 +324,12 @@ def test_facts_read_in_the_round_trip() -> None:
 
 def test_intended_heap_from_facts_where_the_inventory_has_no_memory_size() -> None:
     """The optimised heap is computed from ansible_facts.memtotal_mb on real servers."""
-    defaults = hostvars.role_defaults(REPO / "roles", ["tomcat"])
+    defaults = check_vars.role_defaults(REPO / "roles", ["tomcat"])
     inventory = REPO / "inventories/production.example"
     host = "app01.example.gov.cn"
     optimised = {"opsproof_tuning_profile": "optimised"}
     names = ["tomcat_heap_max_mb"]
-    with_facts = hostvars.resolve(
+    with_facts = check_vars.resolve(
         inventory,
         [host],
         names,
@@ -339,5 +339,5 @@ def test_intended_heap_from_facts_where_the_inventory_has_no_memory_size() -> No
     )[host]["tomcat_heap_max_mb"]
     assert not isinstance(with_facts, evaluate.Unresolved)
     assert int(with_facts) == (4096 - 512) * 60 // 100 // 64 * 64
-    without = hostvars.resolve(inventory, [host], names, defaults=defaults, extra_vars=optimised)
+    without = check_vars.resolve(inventory, [host], names, defaults=defaults, extra_vars=optimised)
     assert isinstance(without[host]["tomcat_heap_max_mb"], evaluate.Unresolved)

@@ -11,10 +11,10 @@ import pytest
 from opsproof.controls.catalog import load_catalog
 from opsproof.controls.model import Check, Control
 from opsproof.errors import ConfigError
-from opsproof.hosts import SshTarget
 from opsproof.inspection import collect, evaluate, record
 from opsproof.inspection.collect import Observation
 from opsproof.results import ResultsDocument, run_meta_from_environment
+from opsproof.ssh_targets import SshTarget
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(REPO / "controls/catalog.yml")

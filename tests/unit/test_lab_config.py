@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from opsproof.errors import ConfigError, PreconditionError
-from opsproof.lab import aptcache, host, inventory, net, rootfs, system
+from opsproof.lab import aptcache, host, hosts_yml, net, rootfs, system
 from opsproof.lab.config import load_spec, parse_spec
 from opsproof.lab.state import LabPaths
 
@@ -102,19 +102,19 @@ def test_subnet_clash_is_a_precondition_error(monkeypatch: pytest.MonkeyPatch) -
 def test_inventory_agrees_with_description() -> None:
     spec = load_spec(SPEC_FILE)
     on_disk = yaml.safe_load((REPO / "inventories/lab/hosts.yml").read_text())
-    assert inventory.differences(spec, on_disk) == []
-    assert inventory.differences(spec, inventory.render(spec)) == []
+    assert hosts_yml.differences(spec, on_disk) == []
+    assert hosts_yml.differences(spec, hosts_yml.render(spec)) == []
 
 
 def test_inventory_drift_is_reported(tmp_path: Path) -> None:
     spec = load_spec(SPEC_FILE)
-    inv = inventory.render(spec)
+    inv = hosts_yml.render(spec)
     groups = inv["all"]["children"]["lab"]["children"]
     groups["web"]["hosts"]["web01"]["ansible_host"] = "10.213.0.99"
     groups["db"]["hosts"]["db01"]["opsproof_memory_mb"] = 512
     groups["db"]["hosts"]["db02"] = {"ansible_host": "10.213.0.14"}
     del groups["app"]
-    diffs = inventory.differences(spec, inv)
+    diffs = hosts_yml.differences(spec, inv)
     assert "web01: ansible_host=10.213.0.99, lab.yml says 10.213.0.11" in diffs
     assert "host app01 is missing" in diffs
     assert "db01: opsproof_memory_mb=512, lab.yml says memory_mb=4096" in diffs
@@ -122,7 +122,7 @@ def test_inventory_drift_is_reported(tmp_path: Path) -> None:
     f = tmp_path / "hosts.yml"
     f.write_text(yaml.safe_dump(inv))
     with pytest.raises(ConfigError, match="disagrees with"):
-        inventory.check(spec, f)
+        hosts_yml.check(spec, f)
 
 
 def test_cgroup_plan_carries_the_limits() -> None:

@@ -118,7 +118,7 @@ def test_roles_gated_on_group_names_and_imported_playbooks(tmp_path: Path) -> No
 def test_python_side_reads_the_placement() -> None:
     from opsproof.chaos import faults_memory, faults_process
     from opsproof.inspection.collect import layer_group
-    from opsproof.inventory import required_groups
+    from opsproof.inventory_check import required_groups
     from opsproof.perf import explain
 
     site = placement.read(SITE)

@@ -20,7 +20,7 @@ from functools import cache
 
 import requests
 
-from opsproof import endpoints, hosts
+from opsproof import endpoints, ssh_targets
 from opsproof.errors import ConfigError, OpsproofError, PreconditionError
 
 LAB_GROUP = endpoints.LAB_GROUP
@@ -37,13 +37,13 @@ def _endpoint(inventory: str) -> endpoints.PlatformEndpoint:
 
 
 @cache
-def _targets(inventory: str) -> tuple[hosts.SshTarget, ...]:
-    return tuple(hosts.resolve(inventory))
+def _targets(inventory: str) -> tuple[ssh_targets.SshTarget, ...]:
+    return tuple(ssh_targets.resolve(inventory))
 
 
 def allowed(
-    targets: Sequence[hosts.SshTarget], name: str, *, confirm: str | None
-) -> hosts.SshTarget:
+    targets: Sequence[ssh_targets.SshTarget], name: str, *, confirm: str | None
+) -> ssh_targets.SshTarget:
     """The inventory host `name`; refuse a host outside the inventory, and a non-lab host
     unless the operator confirmed production."""
     for target in targets:
@@ -66,7 +66,7 @@ def allowed(
     return target
 
 
-def target(name: str) -> hosts.SshTarget:
+def target(name: str) -> ssh_targets.SshTarget:
     return allowed(
         _targets(inventory_path()), name, confirm=os.environ.get("OPSPROOF_CHAOS_CONFIRM")
     )
@@ -74,7 +74,7 @@ def target(name: str) -> hosts.SshTarget:
 
 def group_first(group: str) -> str:
     """The name of the first inventory host in `group` (experiments may name a group)."""
-    members = hosts.in_group(_targets(inventory_path()), group)
+    members = ssh_targets.in_group(_targets(inventory_path()), group)
     if not members:
         raise ConfigError(
             f"chaos: the inventory {inventory_path()} has no host in group {group!r}",
@@ -83,16 +83,18 @@ def group_first(group: str) -> str:
     return members[0].name
 
 
-def resolve_host(host: str) -> hosts.SshTarget:
+def resolve_host(host: str) -> ssh_targets.SshTarget:
     """A host name, or `group:<name>` for the group's first host; refused as in `allowed`."""
     name = group_first(host.split(":", 1)[1]) if host.startswith("group:") else host
     return target(name)
 
 
-def sudo(host: str, command: str, *, timeout: float = 120, check: bool = True) -> hosts.Completed:
+def sudo(
+    host: str, command: str, *, timeout: float = 120, check: bool = True
+) -> ssh_targets.Completed:
     """Run `command` as root (sudo -n, as the admin user) on an inventory host."""
     where = resolve_host(host)
-    done = hosts.run(where, f"sudo -n sh -c {shlex.quote(command)}", timeout=timeout)
+    done = ssh_targets.run(where, f"sudo -n sh -c {shlex.quote(command)}", timeout=timeout)
     if check and done.rc != 0:
         raise OpsproofError(
             f"chaos: on {where.name}: `{command}` exited {done.rc}: "

@@ -7,7 +7,7 @@ import contextlib
 import time
 from typing import Any
 
-from opsproof import hosts
+from opsproof import ssh_targets
 from opsproof.chaos import context
 from opsproof.chaos.faults_process import SERVICE_RESIDUES
 from opsproof.chaos.residue import Residue
@@ -22,7 +22,7 @@ BOOT_ID = "echo $(cat /proc/sys/kernel/random/boot_id)-$(cut -d' ' -f22 /proc/1/
 
 
 def boot_id(host: str) -> str:
-    return hosts.run(context.resolve_host(host), BOOT_ID, timeout=15).stdout.strip()
+    return ssh_targets.run(context.resolve_host(host), BOOT_ID, timeout=15).stdout.strip()
 
 
 def reboot(host: str, timeout_s: float = 300) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def reboot(host: str, timeout_s: float = 300) -> dict[str, Any]:
     before = boot_id(host)
     injected = time.time()
     with contextlib.suppress(PreconditionError):  # the connection may drop as it goes down
-        hosts.run(where, "sudo -n systemd-run --on-active=1 systemctl reboot", timeout=30)
+        ssh_targets.run(where, "sudo -n systemd-run --on-active=1 systemctl reboot", timeout=30)
     back = wait_for_ssh(host, timeout_s, not_boot=before)
     return {"injected_at": injected, "cleared_at": injected, "ssh_back_after_s": back - injected}
 
@@ -41,7 +41,7 @@ def wait_for_ssh(host: str, timeout_s: float = 300, not_boot: str | None = None)
     deadline = time.time() + max(10.0, min(float(timeout_s), 900.0))
     while time.time() < deadline:
         with contextlib.suppress(PreconditionError):
-            done = hosts.run(where, BOOT_ID, timeout=10)
+            done = ssh_targets.run(where, BOOT_ID, timeout=10)
             if done.rc == 0 and done.stdout.strip() != not_boot:
                 return time.time()
         time.sleep(1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from opsproof import hosts
+from opsproof import ssh_targets
 from opsproof.chaos import (
     context,
     faults_host,
@@ -70,7 +70,7 @@ def restore_all() -> Restored:
     """Clear every registered residue on every inventory host of the platform's groups."""
     fixed: list[str] = []
     left: list[str] = []
-    for target in hosts.resolve(context.inventory_path()):
+    for target in ssh_targets.resolve(context.inventory_path()):
         if set(target.groups) & set(GROUPS):
             done = restore_host(target.name)
             fixed += [f"{done.host}:{item}" for item in done.fixed]

@@ -200,9 +200,9 @@ def _copy_operator_file(path: Path | None, tmp: Path, ok: bool) -> str | None:
 
 def _inventory_hosts(inventory: str, records: Sequence[collect.HostRecords]) -> list[str]:
     try:
-        from opsproof import hosts
+        from opsproof import ssh_targets
 
-        return sorted(t.name for t in hosts.resolve(inventory))
+        return sorted(t.name for t in ssh_targets.resolve(inventory))
     except OpsproofError:
         return sorted(r.host for r in records)
 

@@ -197,10 +197,10 @@ class HostRecords:
 
 def read_hosts(inventory: str, period: Period) -> tuple[list[HostRecords], list[Gap]]:
     """The records of every inventory host; an unreachable host is a gap, not an error."""
-    from opsproof import hosts
+    from opsproof import ssh_targets
 
     try:
-        targets = hosts.resolve(inventory)
+        targets = ssh_targets.resolve(inventory)
     except OpsproofError as err:
         return [], [Gap(f"inventory {inventory}: {err.message}", err.fix or "check it", 3)]
     since = f"{period.start:%Y-%m-%d %H:%M:%S}"
@@ -212,7 +212,7 @@ def read_hosts(inventory: str, period: Period) -> tuple[list[HostRecords], list[
     records, gaps = [], []
     for target in targets:
         try:
-            done = hosts.run(target, command, timeout=60)
+            done = ssh_targets.run(target, command, timeout=60)
         except OpsproofError as err:
             gaps.append(Gap(f"host {target.name}: {err.message}", err.fix or "check the host", 3))
             continue

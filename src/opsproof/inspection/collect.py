@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from opsproof import placement
 from opsproof.controls.model import Control
 from opsproof.errors import PreconditionError
-from opsproof.hosts import SshTarget
+from opsproof.ssh_targets import SshTarget
 
 COMMAND_TIMEOUT_S = 20
 # Host facts an intended value may be computed from (the optimised tomcat heap is a share of

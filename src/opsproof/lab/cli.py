@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from opsproof.lab import inventory, ops
+from opsproof.lab import hosts_yml, ops
 from opsproof.lab.config import load_spec
 from opsproof.lab.state import lab_paths
 
@@ -60,10 +60,10 @@ def cmd_inventory(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     target = _hosts_file(args.spec)
     if args.write:
-        inventory.write(spec, target)
+        hosts_yml.write(spec, target)
         _log(f"wrote {target}")
     else:
-        inventory.check(spec, target)
+        hosts_yml.check(spec, target)
         _log(f"{target} agrees with {args.spec}")
     return 0
 

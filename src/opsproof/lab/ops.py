@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from opsproof.errors import LabError
-from opsproof.lab import aptcache, host, inventory, net, rootfs
+from opsproof.lab import aptcache, host, hosts_yml, net, rootfs
 from opsproof.lab.config import LabSpec
 from opsproof.lab.state import LabPaths, locked
 from opsproof.lab.system import is_mountpoint, mountpoints, require_root, require_tools, run
@@ -63,7 +63,7 @@ def up(spec: LabSpec, paths: LabPaths, hosts_file: Path | None, log: Log) -> Non
     require_root()
     require_tools()
     if hosts_file is not None:
-        inventory.check(spec, hosts_file)
+        hosts_yml.check(spec, hosts_file)
     with locked(paths):
         _check_record(spec, paths)
         if not net.bridge_exists(spec):

@@ -142,7 +142,7 @@ def _settings(args: argparse.Namespace) -> LoadSettings:
 
 
 def _hosts(inventory: str, url: str) -> list[str]:
-    from opsproof.hosts import resolve
+    from opsproof.ssh_targets import resolve
 
     try:
         return [url, *(t.name for t in resolve(inventory))]

@@ -100,7 +100,7 @@ LIVE_QUERIES = {
 
 def live_settings(inventory: str) -> dict[str, JSONValue]:
     """What the hosts run now (read live, per group): the profile values in the report."""
-    from opsproof.hosts import resolve, run
+    from opsproof.ssh_targets import resolve, run
 
     out: dict[str, JSONValue] = {}
     for target in resolve(inventory):

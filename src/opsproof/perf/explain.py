@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from opsproof import hosts, placement
+from opsproof import placement, ssh_targets
 from opsproof.errors import ConfigError, OpsproofError, PreconditionError
 from opsproof.perf.indexes import DEFAULT_INDEXES_DIR, DeclaredIndex, load_indexes
 from opsproof.results import JSONValue, PlanResult, utc_now
@@ -156,8 +156,8 @@ def parse_output(
     return results
 
 
-def db_target(inventory: str | Path) -> hosts.SshTarget:
-    targets = hosts.resolve(inventory, DB_GROUP)
+def db_target(inventory: str | Path) -> ssh_targets.SshTarget:
+    targets = ssh_targets.resolve(inventory, DB_GROUP)
     if len(targets) != 1:
         raise ConfigError(
             f"{inventory}: group {DB_GROUP} has {len(targets)} hosts; explain needs the one"
@@ -185,7 +185,7 @@ def capture_plans(
         )
     indexes = load_indexes(indexes_dir)
     target = db_target(inventory)
-    done = hosts.run(target, remote_command(build_script(indexes)), timeout=timeout_s)
+    done = ssh_targets.run(target, remote_command(build_script(indexes)), timeout=timeout_s)
     if done.rc != 0:
         raise PreconditionError(
             f"{target.name}: psql failed (exit {done.rc}): {done.stderr.strip()[-500:]}",

@@ -14,8 +14,8 @@ from typing import Any
 
 from opsproof import placement
 from opsproof.errors import ConfigError
+from opsproof.inspection.check_vars import resolve, role_defaults
 from opsproof.inspection.evaluate import Unresolved
-from opsproof.inspection.hostvars import resolve, role_defaults
 
 PROFILES = ("baseline", "optimised")
 ROLES_DIR = Path("roles")

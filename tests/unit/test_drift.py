@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from opsproof.drift import drifted_tasks, gate, parse
 from opsproof.errors import ValidationError
-from opsproof.recap import drifted_tasks, gate, parse
 
 CLEAN = """
 PLAY RECAP *********************************************************************

@@ -76,10 +76,10 @@ def check(inventory: Path, limit: str | None) -> list[InventoryHost]:
         ]
     spec = inventory / "lab.yml"
     if spec.exists():
-        from opsproof.lab import inventory as lab_inventory
+        from opsproof.lab import hosts_yml
         from opsproof.lab.config import load_spec
 
-        lab_inventory.check(load_spec(spec), inventory / "hosts.yml")
+        hosts_yml.check(load_spec(spec), inventory / "hosts.yml")
     with ThreadPoolExecutor(max_workers=16) as pool:
         reasons = list(pool.map(reachable, hosts))
     down = [(h, r) for h, r in zip(hosts, reasons, strict=True) if r]

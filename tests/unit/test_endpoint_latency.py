@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opsproof.probe import Endpoint, Timing, _has_id, _has_items, _is_page
+from opsproof.endpoint_latency import Endpoint, Timing, _has_id, _has_items, _is_page
 
 
 def timing(*samples: float) -> Timing:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from opsproof.errors import ConfigError
-from opsproof.hosts import in_group, resolve
+from opsproof.ssh_targets import in_group, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 

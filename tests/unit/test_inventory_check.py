@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from opsproof import inventory
+from opsproof import inventory_check
 from opsproof.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize("name", ["lab", "production.example"])
 def test_shipped_inventories_validate(name: str) -> None:
-    hosts = inventory.load(REPO / "inventories" / name)
+    hosts = inventory_check.load(REPO / "inventories" / name)
     groups = {g for h in hosts for g in h.groups}
     assert {"web", "app", "db"} <= groups
     assert all(h.port == 22 for h in hosts)
@@ -35,12 +35,12 @@ def test_missing_group_is_named(tmp_path: Path) -> None:
         )
     )
     with pytest.raises(ConfigError, match="group 'db' has no hosts"):
-        inventory.load(tmp_path)
+        inventory_check.load(tmp_path)
 
 
 def test_bad_port_and_missing_inventory(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="inventory not found"):
-        inventory.load(tmp_path / "absent")
+        inventory_check.load(tmp_path / "absent")
     data = {
         "all": {
             "children": {
@@ -50,4 +50,4 @@ def test_bad_port_and_missing_inventory(tmp_path: Path) -> None:
     }
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match="ansible_port='ssh' is not a number"):
-        inventory.load(tmp_path)
+        inventory_check.load(tmp_path)
