@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from opsproof.drift import RECAP  # the one parser of an ansible-playbook recap
+from opsproof.lab.config import load_spec
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv/bin"
@@ -90,7 +91,8 @@ def provisioned() -> Run:
     return run
 
 
-ADDRESS = {"web01": "10.213.0.11", "app01": "10.213.0.12", "db01": "10.213.0.13"}
+# Every lab host and its address, from the one description of the lab.
+ADDRESS = {h.name: str(h.address) for h in load_spec(REPO / "inventories/lab/lab.yml").hosts}
 DB = ADDRESS["db01"]
 
 

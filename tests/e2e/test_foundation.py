@@ -14,7 +14,7 @@ import yaml
 from .conftest import ADDRESS, REPO, SSH, STATE, Reprovision, Run, sh
 
 pytestmark = pytest.mark.e2e
-HOSTS = ("web01", "app01", "db01")
+HOSTS = tuple(ADDRESS)
 
 
 def test_first_provision_succeeds_on_every_host(provisioned: Run) -> None:
@@ -69,6 +69,22 @@ def test_lab_status_reports_every_host(provisioned: Run) -> None:
     assert {(r["name"], r["state"], r["ssh"]) for r in rows} == {
         (h, "running", True) for h in HOSTS
     }
+
+
+def test_lab_memory_budget_fits_the_machine_with_every_host(provisioned: Run) -> None:
+    """The hosts' memory limits plus the control node's reserve fit this machine, and each
+    provisioned host's anonymous memory leaves a quarter of its limit free (figures:
+    docs/engineer.md, "Memory budget")."""
+    run = sh(".venv/bin/opsproof", "lab", "budget")
+    assert run.rc == 0, run.out
+    data = json.loads(run.out[run.out.index("{") :])
+    assert data["fits"], data
+    assert data["headroom_mb"] >= 0, data
+    assert set(data["measured"]) == set(HOSTS), data
+    for host, m in data["measured"].items():
+        assert m is not None, f"{host}: no memory cgroup found for its supervisor"
+        assert m["limit_mb"] == data["hosts_mb"][host], (host, m)
+        assert m["rss_mb"] <= 0.75 * m["limit_mb"], (host, m)
 
 
 def test_host_survives_a_reboot_from_inside(provisioned: Run) -> None:

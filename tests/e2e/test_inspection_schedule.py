@@ -1,10 +1,11 @@
 """The monthly schedule (roles/inspection_schedule) proved on a lab host that runs systemd.
 
 The machine the lab runs on has no systemd, so the role is applied with playbooks/control.yml
-to web01 (a temporary inventory puts it in the group control), with everything under /run
-and the admin user as the runner: the units pass `systemd-analyze verify`, the timer is
-listed with its next monthly elapse, a second run and check mode change nothing, and a run
-without a checkout fails loudly. Everything is removed afterwards.
+to ops01, the ops host where the schedule belongs (a temporary inventory puts it in the group
+control), with everything under /run and the admin user as the runner: the units pass
+`systemd-analyze verify`, the timer is listed with its next monthly elapse, a second run and
+check mode change nothing, and a run without a checkout fails loudly. Everything is removed
+afterwards.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import yaml
 from .conftest import ADDRESS, REPO, Run, on, sh
 
 pytestmark = pytest.mark.e2e
-WEB = ADDRESS["web01"]
+OPS = ADDRESS["ops01"]
 BASE = "/run/opsproof-schedule"
 UNIT = "opsproof-inspection"
 VARS = {
@@ -38,7 +39,7 @@ def control_inventory(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     inventory = tmp_path / "inventory"
     (inventory / "group_vars").mkdir(parents=True)
     (inventory / "group_vars/all").symlink_to(REPO / "inventories/lab/group_vars/all")
-    hosts = {"all": {"children": {"control": {"hosts": {"web01": {"ansible_host": WEB}}}}}}
+    hosts = {"all": {"children": {"control": {"hosts": {"ops01": {"ansible_host": OPS}}}}}}
     (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps(VARS))
@@ -46,7 +47,7 @@ def control_inventory(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
         yield inventory, extra
     finally:
         on(
-            WEB,
+            OPS,
             f"sudo -n systemctl disable --now {UNIT}.timer; "
             f"sudo -n systemctl reset-failed {UNIT}.service; "
             f"sudo -n rm -rf /run/systemd/system/{UNIT}.service /run/systemd/system/{UNIT}.timer "
@@ -72,19 +73,19 @@ def test_schedule_role_on_a_systemd_host(
     inventory, extra = control_inventory
     first = _apply(inventory, extra)
     assert first.rc == 0, first.out[-3000:]
-    assert first.recap()["web01"]["changed"] >= 3
+    assert first.recap()["ops01"]["changed"] >= 3
     again = _apply(inventory, extra)
     assert again.rc == 0, again.out[-3000:]
-    assert again.recap()["web01"]["changed"] == 0, again.out[-3000:]
+    assert again.recap()["ops01"]["changed"] == 0, again.out[-3000:]
     check = _apply(inventory, extra, "--check", "--diff")
     assert check.rc == 0, check.out[-3000:]
-    assert check.recap()["web01"]["changed"] == 0, check.out[-3000:]
+    assert check.recap()["ops01"]["changed"] == 0, check.out[-3000:]
 
     units = f"/run/systemd/system/{UNIT}.service /run/systemd/system/{UNIT}.timer"
-    verify = on(WEB, f"sudo -n systemd-analyze verify {units} && echo VERIFIED")
+    verify = on(OPS, f"sudo -n systemd-analyze verify {units} && echo VERIFIED")
     assert "VERIFIED" in verify.out, verify.out
     timer = on(
-        WEB,
+        OPS,
         f"systemctl list-timers --all --no-pager {UNIT}.timer; systemctl show {UNIT}.timer "
         "-p TimersCalendar -p Persistent -p RandomizedDelayUSec; "
         f"systemctl is-enabled {UNIT}.timer",
@@ -99,7 +100,7 @@ def test_schedule_role_on_a_systemd_host(
 
     # Without a checkout the run fails loudly (exit 3, the fix in the journal).
     run = on(
-        WEB,
+        OPS,
         f"sudo -n systemctl start {UNIT}.service; "
         f"sudo -n journalctl -u {UNIT}.service -n 20 --no-pager -o cat",
     )
@@ -114,7 +115,7 @@ def test_schedule_refuses_a_bad_calendar_before_any_change(
     bad = _apply(inventory, extra, "-e", "inspection_schedule_on_calendar=every-month")
     assert bad.rc != 0
     assert "inspection_schedule_on_calendar=every-month is not a valid systemd calendar" in bad.out
-    gone = on(WEB, f"test -e /run/systemd/system/{UNIT}.timer && echo PRESENT || echo ABSENT")
+    gone = on(OPS, f"test -e /run/systemd/system/{UNIT}.timer && echo PRESENT || echo ABSENT")
     assert gone.out.strip().endswith("ABSENT")
 
 

@@ -26,7 +26,7 @@ def raw() -> dict[str, Any]:
 
 def test_repository_lab_description_is_valid() -> None:
     spec = load_spec(SPEC_FILE)
-    assert [h.name for h in spec.hosts] == ["web01", "app01", "db01"]
+    assert [h.name for h in spec.hosts] == ["web01", "app01", "db01", "ops01"]
     assert all(h.address in spec.subnet for h in spec.hosts)
     assert spec.proxy_url == f"http://{spec.gateway}:3142"
 

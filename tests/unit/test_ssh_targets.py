@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_lab_inventory_templates_are_rendered() -> None:
     targets = {t.name: t for t in resolve(REPO / "inventories/lab")}
-    assert set(targets) == {"web01", "app01", "db01"}
+    assert set(targets) == {"web01", "app01", "db01", "ops01"}
     web = targets["web01"]
     assert web.address == "10.213.0.11"
     assert web.user == "opsadmin"  # "{{ baseline_admin_user }}" rendered

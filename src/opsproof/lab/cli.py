@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from opsproof.lab import hosts_yml, ops
+from opsproof.lab import budget, host, hosts_yml, ops
 from opsproof.lab.config import load_spec
 from opsproof.lab.state import lab_paths
 
@@ -68,6 +68,20 @@ def cmd_inventory(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_budget(args: argparse.Namespace) -> int:
+    """The memory budget (hosts' limits + the control node's reserve vs the machine) and each
+    running host's measured usage, as JSON; exit 1 when it does not fit."""
+    spec = load_spec(args.spec)
+    paths = lab_paths()
+    b = budget.budget(spec, budget.machine_mb())
+    measured: dict[str, budget.Usage | None] = {}
+    for h in spec.hosts:
+        pid = host.supervisor_pid(paths, h.name)
+        measured[h.name] = budget.usage_mb(pid) if pid else None
+    print(budget.report(b, measured))
+    return 0 if b.fits else 1
+
+
 def register(groups: Any) -> None:
     lab = groups.add_parser("lab", help="the local lab of Debian 12 hosts")
     lab.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="lab description (lab.yml)")
@@ -80,6 +94,9 @@ def register(groups: Any) -> None:
     sub.add_parser("destroy", help="remove everything the lab created").set_defaults(
         func=cmd_destroy
     )
+    sub.add_parser(
+        "budget", help="memory: hosts' limits + controller reserve vs the machine (JSON)"
+    ).set_defaults(func=cmd_budget)
     inv = sub.add_parser("inventory", help="check (or --write) hosts.yml against lab.yml")
     inv.add_argument("--write", action="store_true")
     inv.set_defaults(func=cmd_inventory)

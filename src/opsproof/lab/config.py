@@ -37,6 +37,9 @@ class LabSpec:
     apt_proxy_port: int
     data_mount: str
     hosts: tuple[HostSpec, ...]
+    # Memory the control node keeps for itself (Ansible, the inspection, Locust, javac,
+    # Chromium): the hosts' limits plus this must fit the machine (opsproof.lab.budget).
+    controller_reserve_mb: int = 4096
 
     def host(self, name: str) -> HostSpec:
         for h in self.hosts:
@@ -122,6 +125,16 @@ def parse_spec(data: Any, source: Path) -> LabSpec:
             fix="use e.g. /srv/data",
         )
 
+    reserve = int(
+        _number(
+            lab.get("controller_reserve_mb", 4096),
+            "lab.controller_reserve_mb",
+            source,
+            lo=512,
+            hi=1024 * 1024,
+        )
+    )
+
     raw_hosts = data.get("hosts")
     if not isinstance(raw_hosts, dict) or not raw_hosts:
         raise ConfigError(
@@ -199,6 +212,7 @@ def parse_spec(data: Any, source: Path) -> LabSpec:
         apt_proxy_port=port,
         data_mount=data_mount,
         hosts=tuple(hosts),
+        controller_reserve_mb=reserve,
     )
 
 

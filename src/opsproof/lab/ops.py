@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from opsproof.errors import LabError
-from opsproof.lab import aptcache, host, hosts_yml, net, rootfs
+from opsproof.lab import aptcache, budget, host, hosts_yml, net, rootfs
 from opsproof.lab.config import LabSpec
 from opsproof.lab.state import LabPaths, locked
 from opsproof.lab.system import is_mountpoint, mountpoints, require_root, require_tools, run
@@ -37,12 +37,18 @@ def _ensure_key(paths: LabPaths) -> str:
 
 
 def _record(spec: LabSpec, paths: LabPaths) -> None:
-    """Remember what was created, so destroy removes it even if lab.yml changed since."""
+    """Remember what was created, so destroy removes it even if lab.yml changed since (hosts
+    an earlier lab.yml created stay listed while their disks exist)."""
+    old: list[str] = []
+    if paths.record.exists():
+        old = [str(h) for h in json.loads(paths.record.read_text()).get("hosts", [])]
+    names = [h.name for h in spec.hosts]
+    names += [h for h in old if h not in names and (paths.root / "hosts" / h).exists()]
     data = {
         "bridge": spec.bridge,
         "subnet": str(spec.subnet),
         "spec": str(spec.source),
-        "hosts": [h.name for h in spec.hosts],
+        "hosts": names,
     }
     paths.record.write_text(json.dumps(data, indent=2) + "\n")
 
@@ -64,6 +70,7 @@ def up(spec: LabSpec, paths: LabPaths, hosts_file: Path | None, log: Log) -> Non
     require_tools()
     if hosts_file is not None:
         hosts_yml.check(spec, hosts_file)
+    budget.check(budget.budget(spec, budget.machine_mb()), spec.source)
     with locked(paths):
         _check_record(spec, paths)
         if not net.bridge_exists(spec):
@@ -81,7 +88,20 @@ def up(spec: LabSpec, paths: LabPaths, hosts_file: Path | None, log: Log) -> Non
                 log(f"{h.name}: created")
             if host.start(spec, paths, h):
                 log(f"{h.name}: started ({h.address})")
-        paths.known_hosts.write_text("".join(host.host_key_line(paths, h) for h in spec.hosts))
+        _write_known_hosts(spec, paths)
+
+
+def _write_known_hosts(spec: LabSpec, paths: LabPaths) -> None:
+    """The lab's host keys; lines of hosts this lab.yml does not name (another checkout's
+    newer or older lab.yml on the same machine) are kept while their disks exist."""
+    lines = [host.host_key_line(paths, h) for h in spec.hosts]
+    names = {h.name for h in spec.hosts}
+    if paths.known_hosts.exists():
+        for line in paths.known_hosts.read_text().splitlines(keepends=True):
+            name = line.split(" ", 1)[0].rpartition(",")[2]
+            if name and name not in names and (paths.root / "hosts" / name).exists():
+                lines.append(line)
+    paths.known_hosts.write_text("".join(lines))
 
 
 def status(spec: LabSpec, paths: LabPaths) -> list[host.HostStatus]:
