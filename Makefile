@@ -149,7 +149,14 @@ chaos-restore: venv ## Remove every fault a chaos experiment can leave behind, s
 OPT = $(if $($(1)),$(2) '$($(1))')
 LOAD_ARGS = --inventory $(INVENTORY) $(call OPT,USERS,--users) $(call OPT,SPAWN_RATE,--spawn-rate) \
   $(call OPT,WARMUP,--warmup) $(call OPT,RUN_TIME,--run-time) $(call OPT,USER_RATE,--user-rate) \
-  $(call OPT,MIX,--mix) $(call OPT,TAGS,--tags) $(call OPT,WORKERS,--workers) $(call OPT,APDEX_T,--apdex-t)
+  $(call OPT,MIX,--mix) $(call OPT,TAGS,--tags) $(call OPT,WORKERS,--workers) $(call OPT,APDEX_T,--apdex-t) \
+  $(call OPT,RATE,--rate) $(call OPT,PACING,--pacing)
+# Capacity knobs (make capacity, make perf-compare CAPACITY=1): CAP_START, CAP_FACTOR, CAP_MAX
+# (runs/s), CAP_STEPS (explicit rates), STEP_TIME (s per step), CAP_PACING (s), SLO_P95 (ms),
+# SLO_ERRORS (fraction).
+CAP_ARGS = $(call OPT,CAP_START,--cap-start) $(call OPT,CAP_FACTOR,--cap-factor) \
+  $(call OPT,CAP_MAX,--cap-max) $(call OPT,CAP_STEPS,--cap-steps) $(call OPT,STEP_TIME,--step-time) \
+  $(call OPT,CAP_PACING,--cap-pacing) $(call OPT,SLO_P95,--slo-p95) $(call OPT,SLO_ERRORS,--slo-errors)
 
 .PHONY: loadtest
 loadtest: venv ## Headless Locust run of the six personas -> reports/perf/<run>/ (USERS RUN_TIME TAGS WORKERS ...)
@@ -162,7 +169,13 @@ loadtest-ui: venv ## Locust's dashboard on 127.0.0.1 (PORT, default 8089) agains
 .PHONY: perf-compare
 perf-compare: venv ## baseline vs optimised: REPEATS runs each, ratios with CI, plans, report (CEILING=1 adds the generator ceiling)
 	$(BIN)/opsproof perf compare $(LOAD_ARGS) $(call OPT,REPEATS,--repeats) \
-	  $(call OPT,WARMUP_RUN,--warmup-run) $(if $(filter 1 yes true,$(CEILING)),--ceiling) $(ARGS)
+	  $(call OPT,WARMUP_RUN,--warmup-run) $(if $(filter 1 yes true,$(CEILING)),--ceiling) \
+	  $(call OPT,MIN_REQUESTS,--min-requests) $(if $(filter 1 yes true,$(CAPACITY)),--capacity $(CAP_ARGS)) $(ARGS)
+
+.PHONY: capacity
+capacity: venv ## Step load until the SLO breaks, baseline then optimised: knees, curves, ratio (CAP_* STEP_TIME SLO_P95 SLO_ERRORS)
+	$(BIN)/opsproof perf compare $(LOAD_ARGS) --repeats 0 --no-plans --capacity $(CAP_ARGS) \
+	  $(call OPT,WARMUP_RUN,--warmup-run) $(ARGS)
 
 .PHONY: perf-gate
 perf-gate: venv ## Exit 1 when NEW regressed against BASE: make perf-gate BASE=a.json NEW=b.json

@@ -21,9 +21,9 @@ from locust import constant_throughput, events
 from locust.env import Environment
 from locust.runners import MasterRunner
 
-from loadtests import target
+from loadtests import pacing, target
 from loadtests.personas import PERSONAS, ca_context_factory
-from loadtests.shape import WarmupThenSteady
+from loadtests.shape import WarmupThenSteady, steps
 from opsproof.perf import mix
 from opsproof.perf.defaults import LOAD
 from opsproof.perf.requestlog import format_line
@@ -57,6 +57,40 @@ def _options(parser: Any) -> None:
         help="task runs per second of each user (0 = no pause)",
     )
     parser.add_argument(
+        "--rate",
+        env_var="LOCUST_RATE",
+        type=float,
+        default=0.0,
+        help="open model: task runs per second offered in all (0 = -u users at --user-rate)",
+    )
+    parser.add_argument(
+        "--task-floor",
+        env_var="LOCUST_TASK_FLOOR",
+        type=float,
+        default=0.0,
+        help="open model: every task at least this many runs/s (enough samples per endpoint)",
+    )
+    parser.add_argument(
+        "--pacing",
+        env_var="LOCUST_PACING",
+        type=float,
+        default=LOAD.pacing_s,
+        help="open model: users per persona = its rate x this (s)",
+    )
+    parser.add_argument(
+        "--steps",
+        env_var="LOCUST_STEPS",
+        default="",
+        help="capacity: comma-separated rates (task runs/s), one step each ('' = no steps)",
+    )
+    parser.add_argument(
+        "--step-time", env_var="LOCUST_STEP_TIME", type=float, default=60.0, help="s per step"
+    )
+    parser.add_argument("--slo-p95", env_var="LOCUST_SLO_P95", type=float, default=500.0, help="ms")
+    parser.add_argument(
+        "--slo-errors", env_var="LOCUST_SLO_ERRORS", type=float, default=0.01, help="fraction"
+    )
+    parser.add_argument(
         "--request-log",
         env_var="LOCUST_REQUEST_LOG",
         default="",
@@ -71,6 +105,22 @@ def _allocate(environment: Environment) -> None:
         return
     tags = set(options.tags) if options.tags else None
     shares = mix.shares(options.mix, tags)
+    open_rate = max(steps(options), default=0.0) or float(options.rate)
+    if open_rate > 0:
+        # Open model: per-persona arrival rates (the top step's for a capacity run).
+        plans = mix.plan_rates(
+            open_rate, shares, floor=float(options.task_floor), pacing_s=float(options.pacing)
+        )
+        kept = [cls for cls in PERSONAS if cls.subsystem in plans]
+        for cls in kept:
+            pacing.apply(cls, plans[cls.subsystem])
+            cls.ssl_context_factory = staticmethod(ca_context_factory(options.ca_cert))
+        if steps(options):  # the shape sets each step's rate
+            for cls in kept:
+                pacing.set_rate(cls.subsystem, 0.0)
+        environment.user_classes[:] = kept
+        options.num_users = sum(p.users for p in plans.values())
+        return
     counts = mix.allocate(int(options.num_users or len(shares)), shares)
     kept = [cls for cls in PERSONAS if cls.subsystem in counts]
     for cls in kept:

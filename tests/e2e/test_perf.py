@@ -8,6 +8,7 @@ Wall time: about 3-4 minutes (three `make tune` runs and 2 x (5 + 2 x 13) s of l
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections import defaultdict
@@ -32,6 +33,13 @@ def compare_dir(provisioned: Run, tmp_path_factory: pytest.TempPathFactory) -> P
         "WARMUP=3",
         "WARMUP_RUN=5",
         "USERS=8",
+        # Open model at a small rate; every endpoint floored to MIN_REQUESTS per profile.
+        "RATE=4",
+        "MIN_REQUESTS=5",
+        # The capacity stage: two short steps per profile (about 50 s in all).
+        "CAPACITY=1",
+        "CAP_STEPS=3,6",
+        "STEP_TIME=10",
         f"ARGS=--out-dir {out}",
         timeout=1500,
     )
@@ -55,7 +63,7 @@ def test_report_files_exist_and_validate(compare_dir: Path) -> None:
     validate = sh(".venv/bin/opsproof", "results", "validate", str(compare_dir / "results.json"))
     assert validate.rc == 0, validate.out
     html = (compare_dir / "report.html").read_text(encoding="utf-8")
-    assert html.count("<svg") == 2  # percentiles per subsystem, latency over time
+    assert html.count("<svg") == 3  # capacity curve, percentiles per subsystem, latency/time
 
 
 def test_counts_add_up(compare_dir: Path) -> None:
@@ -148,3 +156,65 @@ def test_gate_passes_on_itself_and_fails_on_a_synthetic_regression(
     assert gate.rc != 0, gate.out
     assert "REGRESSED" in gate.out
     assert slowed in gate.out
+
+
+# --- the capacity stage (issue 16): recomputed here from the raw request logs -------------
+
+
+def _nearest_rank(times: list[float], p: float) -> float | None:
+    ordered = sorted(times)
+    if not ordered:
+        return None
+    return ordered[max(1, -(-len(ordered) * p // 100)) - 1]
+
+
+def test_capacity_stage_recomputed_from_the_request_logs(compare_dir: Path) -> None:
+    doc = load_doc(compare_dir / "results.json")
+    steps = [r for r in doc["results"] if r["type"] == "capacity-step"]
+    knees = {r["profile"]: r for r in doc["results"] if r["type"] == "capacity"}
+    assert set(knees) == {"baseline", "optimised"}
+    slo_p95, slo_err = knees["baseline"]["slo_p95_ms"], knees["baseline"]["slo_error_rate"]
+    for profile, knee in knees.items():
+        run_dir = compare_dir / profile / "capacity"
+        stages = json.loads((run_dir / "stages.json").read_text(encoding="utf-8"))
+        requests = []
+        for path in run_dir.glob("requests-*.csv"):
+            with path.open(newline="", encoding="utf-8") as handle:
+                for start, _method, _name, ms, ok in csv.reader(handle):
+                    requests.append((float(start), float(ms), ok == "1"))
+        mine = sorted((r for r in steps if r["profile"] == profile), key=lambda r: r["step"])
+        done = [s for s in stages["steps"] if "end" in s]
+        assert 1 <= len(mine) == len(done) <= 2
+        assert [s["rate"] for s in done] == [r["offered_rps"] for r in mine]
+        expect_knee = None
+        broke = None
+        for row, step in zip(mine, done, strict=True):
+            inside = [r for r in requests if step["measured_from"] <= r[0] < step["end"]]
+            times = [ms for _, ms, _ in inside]
+            failures = sum(1 for *_, ok in inside if not ok)
+            assert row["requests"] == len(inside) > 0
+            assert row["failures"] == failures
+            assert row["p95_ms"] == pytest.approx(_nearest_rank(times, 95), abs=0.01)
+            assert row["p50_ms"] == pytest.approx(_nearest_rank(times, 50), abs=0.01)
+            measured = step["end"] - step["measured_from"]
+            assert row["achieved_rps"] == pytest.approx(len(inside) / measured, rel=1e-3)
+            ok = (
+                row["p95_ms"] <= slo_p95
+                and failures / len(inside) < slo_err
+                and row["achieved_rps"] >= 0.9 * row["offered_rps"]
+            )
+            assert row["within_slo"] == ok
+            if broke is None and not ok:
+                broke = row["step"]
+            if broke is None:
+                expect_knee = row["offered_rps"]
+        assert knee["knee_rps"] == expect_knee
+        assert knee["broke_step"] == broke
+    # The ratio shown is the knees' ratio; the curve shows every step.
+    md = (compare_dir / "report.md").read_text(encoding="utf-8")
+    base, cand = knees["baseline"]["knee_rps"], knees["optimised"]["knee_rps"]
+    if base and cand is not None:
+        assert f"optimised/baseline capacity: {cand / base:.2f}x" in md
+    else:
+        assert "optimised/baseline capacity: not defined" in md
+    assert md.count("| baseline |") >= len([r for r in steps if r["profile"] == "baseline"])

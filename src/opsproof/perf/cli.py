@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from opsproof import endpoints
 from opsproof.errors import ConfigError, OpsproofError
-from opsproof.perf import ceiling, compare, comparison, gate, report, tuning
+from opsproof.perf import capacity, ceiling, compare, comparison, gate, mix, report, tuning
 from opsproof.perf.defaults import LOAD
 from opsproof.perf.loadrun import REPO, LoadSettings, dashboard, measure, print_summary
 from opsproof.results import (
@@ -55,6 +56,29 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     comp.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples")
     comp.add_argument("--no-plans", action="store_true", help="skip the EXPLAIN plans")
     comp.add_argument("--ceiling", action="store_true", help="also measure the generator")
+    comp.add_argument(
+        "--min-requests",
+        type=int,
+        default=LOAD.min_requests,
+        help="requests per endpoint and profile to judge it; the open model's task floor is "
+        "set to reach it (%(default)s)",
+    )
+    cap = comp.add_argument_group("capacity (a stage after each profile's runs)")
+    cap.add_argument("--capacity", action="store_true", help="add the capacity stage")
+    cap.add_argument("--cap-start", type=float, default=LOAD.capacity_start, help="runs/s")
+    cap.add_argument("--cap-factor", type=float, default=LOAD.capacity_factor, help="x per step")
+    cap.add_argument("--cap-max", type=float, default=LOAD.capacity_max, help="runs/s")
+    cap.add_argument("--cap-steps", default="", help="explicit rates, comma-separated")
+    cap.add_argument(
+        "--step-time", type=float, default=LOAD.capacity_step_s, help="s per step (%(default)s)"
+    )
+    cap.add_argument(
+        "--cap-pacing", type=float, default=LOAD.capacity_pacing_s, help="s (%(default)s)"
+    )
+    cap.add_argument("--slo-p95", type=float, default=LOAD.slo_p95_ms, help="ms (%(default)s)")
+    cap.add_argument(
+        "--slo-errors", type=float, default=LOAD.slo_error_rate, help="fraction (%(default)s)"
+    )
     comp.add_argument("--out-dir", type=Path, help="default reports/perf/compare-<UTC>")
     comp.set_defaults(func=cmd_compare)
 
@@ -109,6 +133,13 @@ def _load_options(parser: argparse.ArgumentParser) -> None:
     add("--tags", default="", help="subsystems to run, comma-separated (all)")
     add("--workers", type=int, default=LOAD.workers, help="Locust worker processes (%(default)s)")
     add("--apdex-t", type=float, default=LOAD.apdex_t_s, help="Apdex T, s (%(default)s)")
+    add(
+        "--rate",
+        type=float,
+        help="open model: task runs/s of the mix (loadtest: 0 = USERS closed-loop users; "
+        f"compare: {LOAD.compare_rate:g})",
+    )
+    add("--pacing", type=float, default=LOAD.pacing_s, help="open model: s (%(default)s)")
 
 
 def _target(inventory: str, url: str | None, ca_cert: str | None) -> tuple[str, str]:
@@ -121,10 +152,12 @@ def _target(inventory: str, url: str | None, ca_cert: str | None) -> tuple[str, 
     )
 
 
-def _settings(args: argparse.Namespace) -> LoadSettings:
+def _settings(args: argparse.Namespace, *, rate: float = LOAD.rate) -> LoadSettings:
     tags = tuple(t for t in args.tags.replace(",", " ").split() if t)
     url, ca_cert = _target(args.inventory, args.url, args.ca_cert)
     settings = LoadSettings(
+        rate=rate if args.rate is None else args.rate,
+        pacing_s=args.pacing,
         url=url,
         ca_cert=ca_cert,
         users=args.users,
@@ -137,6 +170,10 @@ def _settings(args: argparse.Namespace) -> LoadSettings:
         workers=args.workers,
         apdex_t_s=args.apdex_t,
     )
+    if settings.open_rate() > 0 and not args.spawn_rate:
+        # Open model: all users within ~5 s (they start paced, with random phases).
+        spawn = max(float(args.users), settings.total_users() / 5)
+        settings = dataclasses.replace(settings, spawn_rate=round(spawn, 1))
     settings.check()
     return settings
 
@@ -183,8 +220,37 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    load = _settings(args, rate=LOAD.compare_rate)
+    if load.rate > 0 and args.repeats > 0:
+        # Every task at least the rate that gives min_requests per endpoint over the repeats.
+        floor = mix.task_floor(args.min_requests, args.repeats * load.steady_s)
+        load = dataclasses.replace(load, task_floor=round(floor, 4))
+    cap_load = None
+    if args.capacity:
+        rates = (
+            tuple(float(v) for v in args.cap_steps.replace(",", " ").split())
+            if args.cap_steps
+            else capacity.step_rates(args.cap_start, args.cap_factor, args.cap_max)
+        )
+        cap_load = dataclasses.replace(
+            load,
+            rate=0.0,
+            task_floor=0.0,
+            pacing_s=args.cap_pacing,
+            steps=rates,
+            step_s=args.step_time,
+            slo_p95_ms=args.slo_p95,
+            slo_error_rate=args.slo_errors,
+            spawn_rate=float(args.spawn_rate or 0),
+        )
+        users = sum(cap_load.personas().values())
+        cap_load = dataclasses.replace(
+            cap_load, spawn_rate=float(args.spawn_rate or max(10.0, round(users / 5, 1)))
+        )
     settings = compare.CompareSettings(
-        load=_settings(args),
+        load=load,
+        min_requests=args.min_requests,
+        capacity=cap_load,
         repeats=args.repeats,
         warmup_run_s=args.warmup_run,
         inventory=args.inventory,
@@ -217,10 +283,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "candidate_profile": settings.candidate,
         "bootstrap": {"seed": settings.seed, "resamples": settings.resamples},
         "generator_ceiling": ceiling_note,
+        "min_requests": settings.min_requests,
         **outcome.conditions,
     }
+    if cap_load is not None:
+        conditions["capacity"] = {
+            **cap_load.conditions(),
+            "settle_s": f"min(10, step_s / 10) = {min(10.0, cap_load.step_s / 10):g}",
+            "stop": "after the first step whose p95 or error ratio (Locust's) broke the SLO",
+        }
     meta = run_meta_from_environment(
-        "perf-compare",
+        "capacity" if settings.repeats == 0 else "perf-compare",
         inventory=settings.inventory,
         hosts=_hosts(settings.inventory, settings.load.url),
         conditions=conditions,
@@ -232,13 +305,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         outcome.rows,
         settings.baseline,
         settings.candidate,
+        min_requests=settings.min_requests,
         seed=settings.seed,
         resamples=settings.resamples,
         confidence=settings.confidence,
     )
     doc = ResultsDocument(
         run=meta.finished(utc_now()),
-        results=(*outcome.rows, *comps, *outcome.plans, *extra),
+        results=(*outcome.rows, *comps, *outcome.plans, *outcome.capacity, *extra),
     )
     write_results(doc, out_dir / "results.json")
     print(f"wrote {out_dir / 'results.json'}", file=sys.stderr)
@@ -267,7 +341,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if path.is_dir():
         path = path / "results.json"
     doc = load_results(path)
-    if doc.run.kind != "perf-compare":
+    if doc.run.kind not in ("perf-compare", "capacity"):
         raise ConfigError(
             f"{path}: a {doc.run.kind} run, not a perf-compare",
             fix="pass the results.json of `make perf-compare`",

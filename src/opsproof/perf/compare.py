@@ -23,9 +23,10 @@ from types import FrameType
 from opsproof import placement
 from opsproof.endpoints import DEFAULT_INVENTORY
 from opsproof.errors import ConfigError, OpsproofError
-from opsproof.perf import tuning
+from opsproof.perf import capacity, tuning
 from opsproof.perf.defaults import LOAD
 from opsproof.perf.loadrun import LoadSettings, measure, run_locust
+from opsproof.perf.requestlog import read_requests
 from opsproof.results import (
     JSONValue,
     LoadResult,
@@ -48,11 +49,16 @@ class CompareSettings:
     confidence: float = 0.95
     plans: bool = True
     ceiling: bool = False
+    min_requests: int = LOAD.min_requests  # per endpoint and profile, to be judged
+    # The capacity stage (after each profile's repeats): its load, or None for no stage.
+    capacity: LoadSettings | None = None
 
     def check(self) -> None:
         problems = []
-        if not 1 <= self.repeats <= 20:
-            problems.append(f"repeats={self.repeats} (use 1..20)")
+        if not (0 if self.capacity else 1) <= self.repeats <= 20:
+            problems.append(f"repeats={self.repeats} (use 1..20; 0 only with the capacity stage)")
+        if self.min_requests < 1:
+            problems.append(f"min requests={self.min_requests} (use >= 1)")
         if not 0 <= self.warmup_run_s <= 600:
             problems.append(f"warm-up run={self.warmup_run_s} s (use 0..600)")
         for name in (self.baseline, self.candidate):
@@ -68,6 +74,8 @@ class CompareSettings:
                 fix="set REPEATS, WARMUP_RUN, or the profiles",
             )
         self.load.check()
+        if self.capacity is not None:
+            self.capacity.check()
 
 
 # --- the lab: profile switches, live settings, data scale ------------------------------
@@ -145,6 +153,25 @@ class CompareOutcome:
     rows: tuple[LoadResult, ...]
     plans: tuple[Result, ...]
     conditions: dict[str, JSONValue]
+    capacity: tuple[Result, ...] = ()
+
+
+def measure_capacity(settings: CompareSettings, run_dir: Path, profile: str) -> list[Result]:
+    """One capacity run (rate steps until the SLO breaks) and its steps and knee."""
+    cap = settings.capacity
+    assert cap is not None
+    run_locust(cap, run_dir)
+    rows = capacity.step_rows(
+        read_requests(run_dir),
+        capacity.read_steps(run_dir),
+        profile=profile,
+        slo_p95_ms=cap.slo_p95_ms,
+        slo_error_rate=cap.slo_error_rate,
+    )
+    knee = capacity.verdict(
+        rows, profile=profile, slo_p95_ms=cap.slo_p95_ms, slo_error_rate=cap.slo_error_rate
+    )
+    return [*rows, knee]
 
 
 def run_profiles(settings: CompareSettings, out_dir: Path) -> CompareOutcome:
@@ -153,6 +180,7 @@ def run_profiles(settings: CompareSettings, out_dir: Path) -> CompareOutcome:
     home = tuning.inventory_profile(settings.inventory)
     rows: list[LoadResult] = []
     plans: list[Result] = []
+    caps: list[Result] = []
     conditions: dict[str, JSONValue] = {
         "inventory_profile": home,
         "profiles": {},
@@ -186,6 +214,13 @@ def run_profiles(settings: CompareSettings, out_dir: Path) -> CompareOutcome:
                     captured, note = capture_plans(settings.inventory, profile)
                     plans += captured
                     info["plans"] = note
+                if settings.capacity is not None:
+                    steps = ", ".join(f"{r:g}" for r in settings.capacity.steps)
+                    _say(f"{profile}: capacity, steps of {settings.capacity.step_s:g} s: {steps}")
+                    run_dir = out_dir / profile / "capacity"
+                    caps += measure_capacity(settings, run_dir, profile)
+                    where = str(run_dir.relative_to(out_dir))
+                    runs.append({"profile": profile, "repetition": 0, "dir": where})
                 profiles_info[profile] = info
         except BaseException as err:
             _restore(home, settings.inventory, out_dir, tune_s, cause=err)
@@ -194,7 +229,7 @@ def run_profiles(settings: CompareSettings, out_dir: Path) -> CompareOutcome:
     conditions["profiles"] = profiles_info
     conditions["runs"] = runs
     conditions["tune_s"] = tune_s
-    return CompareOutcome(tuple(rows), tuple(plans), conditions)
+    return CompareOutcome(tuple(rows), tuple(plans), conditions, tuple(caps))
 
 
 def _restore(

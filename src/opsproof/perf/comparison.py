@@ -25,17 +25,25 @@ def comparisons(
     seed: int = 20181231,
     resamples: int = 2000,
     confidence: float = 0.95,
+    min_requests: int = 1,
 ) -> list[Comparison]:
-    """candidate/baseline of `metric` for every endpoint, subsystem and the total."""
+    """candidate/baseline of `metric` for every endpoint, subsystem and the total.
+
+    A row group with fewer than `min_requests` requests (summed over the repetitions) under
+    either profile is too few to judge: it gets no comparison (see `too_few`).
+    """
     values: dict[tuple[str, str, str], dict[str, list[tuple[int, float]]]] = defaultdict(
         lambda: defaultdict(list)
     )
+    few = set(too_few(rows, baseline, candidate, min_requests))
     for r in rows:
         value = getattr(r, metric)
         if value is not None and r.profile in (baseline, candidate):
             values[(r.scope, r.subsystem, r.endpoint)][r.profile].append((r.repetition, value))
     out = []
     for (scope, subsystem, endpoint), by_profile in sorted(values.items(), key=_scope_order):
+        if (scope, subsystem, endpoint) in few:
+            continue
         base = [v for _, v in sorted(by_profile.get(baseline, []))]
         cand = [v for _, v in sorted(by_profile.get(candidate, []))]
         if not base or not cand:
@@ -64,6 +72,29 @@ def comparisons(
             )
         )
     return out
+
+
+def requests_per_profile(rows: Sequence[LoadResult], key: tuple[str, str, str]) -> dict[str, int]:
+    """Requests of one row group per profile, summed over the repetitions."""
+    out: dict[str, int] = defaultdict(int)
+    for r in rows:
+        if (r.scope, r.subsystem, r.endpoint) == key:
+            out[r.profile] += r.requests
+    return dict(out)
+
+
+def too_few(
+    rows: Sequence[LoadResult], baseline: str, candidate: str, min_requests: int
+) -> list[tuple[str, str, str]]:
+    """Row groups (scope, subsystem, endpoint) with < min_requests under either profile."""
+    sums: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        sums[(r.scope, r.subsystem, r.endpoint)][r.profile] += r.requests
+    return sorted(
+        key
+        for key, by_profile in sums.items()
+        if min(by_profile.get(baseline, 0), by_profile.get(candidate, 0)) < min_requests
+    )
 
 
 def _scope_order(item: tuple[tuple[str, str, str], Any]) -> tuple[int, str, str]:

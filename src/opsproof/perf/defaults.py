@@ -16,6 +16,19 @@ class LoadDefaults:
     mix: str = "floored"  # persona shares (opsproof.perf.mix.MIXES)
     workers: int = 0  # Locust worker processes on this machine (0 = one process)
     apdex_t_s: float = 0.5
+    # the open model (perf-compare's default, `--rate`): arrival rates per persona
+    rate: float = 0.0  # make loadtest: 0 = closed model (USERS at USER_RATE)
+    compare_rate: float = 24.0  # perf-compare: task runs/s of the mix (the reference load)
+    pacing_s: float = 5.0  # users per persona = its rate x this
+    min_requests: int = 200  # per endpoint and profile; fewer: "too few to judge"
+    # capacity (make capacity, perf-compare --capacity): geometric rate steps until the SLO breaks
+    capacity_start: float = 10.0  # task runs/s of the first step
+    capacity_factor: float = 1.5  # each step's rate = the previous one's x this
+    capacity_max: float = 200.0  # no step above this rate
+    capacity_step_s: float = 60.0
+    capacity_pacing_s: float = 2.0
+    slo_p95_ms: float = 500.0
+    slo_error_rate: float = 0.01
     # perf-compare
     repeats: int = 3  # measured runs per profile
     warmup_run_s: float = 20.0  # unmeasured run after each profile switch

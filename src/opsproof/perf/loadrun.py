@@ -19,6 +19,7 @@ from pathlib import Path
 from opsproof.errors import ConfigError, PreconditionError
 from opsproof.perf import mix
 from opsproof.perf.defaults import LOAD
+from opsproof.perf.mix import PersonaRate
 from opsproof.perf.requestlog import read_requests, read_stages
 from opsproof.perf.stats import summarise
 from opsproof.results import JSONValue, LoadResult
@@ -47,6 +48,15 @@ class LoadSettings:
     tags: tuple[str, ...] = ()
     workers: int = LOAD.workers  # 0: one process; N: a master and N worker processes here
     apdex_t_s: float = LOAD.apdex_t_s
+    # The open model (rate > 0): arrival rates per persona instead of `users` closed-loop users.
+    rate: float = LOAD.rate  # task runs/s of the whole mix
+    task_floor: float = 0.0  # every task at least this many runs/s
+    pacing_s: float = LOAD.pacing_s
+    # Capacity: one step per rate (replaces the steady stage), each step_s long.
+    steps: tuple[float, ...] = ()
+    step_s: float = LOAD.capacity_step_s
+    slo_p95_ms: float = LOAD.slo_p95_ms
+    slo_error_rate: float = LOAD.slo_error_rate
     extra_args: tuple[str, ...] = field(default=())
 
     def check(self) -> None:
@@ -66,6 +76,21 @@ class LoadSettings:
             problems.append(f"workers={self.workers} (use 0..64)")
         if self.apdex_t_s <= 0:
             problems.append(f"Apdex T={self.apdex_t_s} s (use > 0)")
+        if self.rate < 0 or self.task_floor < 0 or not 0.2 <= self.pacing_s <= 60:
+            problems.append(
+                f"rate={self.rate}, task floor={self.task_floor}, pacing={self.pacing_s} s "
+                "(rates >= 0, pacing 0.2..60 s)"
+            )
+        if self.steps and (
+            any(r <= 0 for r in self.steps) or len(self.steps) > 30 or not 5 <= self.step_s <= 600
+        ):
+            problems.append(
+                f"steps={list(self.steps)} of {self.step_s} s (1..30 rates > 0, 5..600 s)"
+            )
+        if self.steps and self.workers:
+            problems.append("capacity steps run in one process (the shape paces its users)")
+        if self.open_rate() * self.pacing_s > 5000:
+            problems.append(f"{self.open_rate()} runs/s x {self.pacing_s} s pacing: too many users")
         if problems:
             raise ConfigError(
                 "bad load settings: " + "; ".join(problems),
@@ -77,23 +102,56 @@ class LoadSettings:
                 fix="run `make provision` (it makes the lab CA), or pass --ca-cert",
             )
         # Raises a ConfigError naming a bad mix, tag or user count.
-        mix.allocate(self.users, mix.shares(self.mix, self.tags or None))
+        self.personas()
+
+    def open_rate(self) -> float:
+        """The rate the users are planned for: the top step's, else `rate` (0: closed model)."""
+        return max(self.steps, default=0.0) or self.rate
+
+    def plans(self) -> dict[str, PersonaRate]:
+        """Open model: each persona's rate, users and task weights (at the top step)."""
+        shares = mix.shares(self.mix, self.tags or None)
+        return mix.plan_rates(
+            self.open_rate(), shares, floor=self.task_floor, pacing_s=self.pacing_s
+        )
 
     def personas(self) -> dict[str, int]:
+        if self.open_rate() > 0:
+            return {name: plan.users for name, plan in self.plans().items()}
         return mix.allocate(self.users, mix.shares(self.mix, self.tags or None))
+
+    def total_users(self) -> int:
+        return sum(self.personas().values()) if self.open_rate() > 0 else self.users
 
     def conditions(self) -> dict[str, JSONValue]:
         data: dict[str, JSONValue] = {
             k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
         }
         data["users_per_persona"] = dict(self.personas())
+        if self.open_rate() > 0:
+            data["model"] = (
+                "open: per-persona arrival rates; each persona's users start a task every "
+                "users/rate s (loadtests/pacing.py), so answers slower than that interval "
+                "(pacing_s at the top rate) are the only way the server can lower the rate"
+            )
+            data["rate_per_persona"] = {
+                name: {
+                    "rate": round(p.rate, 4),
+                    "users": p.users,
+                    "task_rates": {t: round(r, 4) for t, r in p.task_rates().items()},
+                }
+                for name, p in self.plans().items()
+            }
+        else:
+            data["model"] = "closed: users at user_rate task runs/s each (constant_throughput)"
         data["locustfile"] = str(LOCUSTFILE.relative_to(REPO))
         return data
 
     @property
     def timeout_s(self) -> float:
         """Wall time after which the run is killed: the stages plus a bounded margin."""
-        return self.warmup_s + self.steady_s + max(60.0, self.users / self.spawn_rate + 30)
+        stages = self.step_s * len(self.steps) if self.steps else self.steady_s
+        return self.warmup_s + stages + max(60.0, self.total_users() / self.spawn_rate + 30)
 
 
 def locust_argv(settings: LoadSettings, run_dir: Path | None) -> list[str]:
@@ -108,7 +166,7 @@ def locust_argv(settings: LoadSettings, run_dir: Path | None) -> list[str]:
         "--ca-cert",
         settings.ca_cert,
         "-u",
-        str(settings.users),
+        str(settings.total_users()),
         "-r",
         str(settings.spawn_rate),
         "--warmup",
@@ -120,6 +178,13 @@ def locust_argv(settings: LoadSettings, run_dir: Path | None) -> list[str]:
         "--mix",
         settings.mix,
     ]
+    if settings.open_rate() > 0:
+        argv += ["--rate", str(settings.rate), "--task-floor", str(settings.task_floor)]
+        argv += ["--pacing", str(settings.pacing_s)]
+    if settings.steps:
+        argv += ["--steps", ",".join(f"{r:g}" for r in settings.steps)]
+        argv += ["--step-time", str(settings.step_s), "--slo-p95", str(settings.slo_p95_ms)]
+        argv += ["--slo-errors", str(settings.slo_error_rate)]
     if run_dir is not None:
         argv += ["--headless", "--request-log", str(run_dir), "--csv", str(run_dir / "locust")]
         argv += ["--html", str(run_dir / "locust.html"), "--json-file", str(run_dir / "locust")]

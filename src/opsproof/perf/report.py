@@ -15,10 +15,18 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from opsproof.perf import charts
-from opsproof.perf.comparison import check_consistency
+from opsproof.perf import capacity, charts
+from opsproof.perf.comparison import check_consistency, too_few
 from opsproof.perf.stats import mean
-from opsproof.results import Comparison, LoadResult, Measurement, ResultsDocument
+from opsproof.results import (
+    CapacityResult,
+    CapacityStep,
+    Comparison,
+    LoadResult,
+    Measurement,
+    ResourceResult,
+    ResultsDocument,
+)
 from opsproof.results.model import JSONValue, format_timestamp
 
 TARGET_RATIO = 0.1  # optimised p95 at least 10x lower than baseline
@@ -108,6 +116,10 @@ class ReportData:
         ]
         first = self.comparisons[0] if self.comparisons else None
         profiles = list(dict.fromkeys(r.profile for r in self.loads))
+        if not profiles:  # a capacity run: the profiles of its steps
+            profiles = list(
+                dict.fromkeys(r.profile for r in doc.results if isinstance(r, CapacityStep))
+            )
         self.baseline = first.baseline_profile if first else (profiles[0] if profiles else "")
         self.candidate = first.candidate_profile if first else (profiles[-1] if profiles else "")
         grouped: dict[tuple[str, str, str, str, str], list[LoadResult]] = defaultdict(list)
@@ -117,6 +129,20 @@ class ReportData:
         self.by_key: dict[tuple[str, str, str], Comparison] = {
             (c.scope, c.subsystem, c.endpoint): c for c in self.comparisons
         }
+        wanted = doc.run.conditions.get("min_requests")
+        self.min_requests = wanted if isinstance(wanted, int) else 1
+        self.too_few = set(too_few(self.loads, self.baseline, self.candidate, self.min_requests))
+        self.capacity_steps = [r for r in doc.results if isinstance(r, CapacityStep)]
+        self.capacity = {r.profile: r for r in doc.results if isinstance(r, CapacityResult)}
+        self.resources = [r for r in doc.results if isinstance(r, ResourceResult)]
+        self.plans = [
+            r
+            for r in self.plans
+            if not isinstance(r, CapacityStep | CapacityResult | ResourceResult)
+        ]
+
+    def judged(self, scope: str, subsystem: str, endpoint: str = "*") -> bool:
+        return (scope, subsystem, endpoint) not in self.too_few
 
     def fig(
         self, profile: str, scope: str, subsystem: str, endpoint: str = "*", method: str = "*"
@@ -137,7 +163,9 @@ class ReportData:
         base = self.fig(self.baseline, "subsystem", subsystem)
         cand = self.fig(self.candidate, "subsystem", subsystem)
         reasons = []
-        if c is None or c.ratio is None:
+        if not self.judged("subsystem", subsystem):
+            reasons.append(f"too few to judge (< {self.min_requests} requests)")
+        elif c is None or c.ratio is None:
             reasons.append("no ratio (a profile has no data)")
         elif c.ratio > TARGET_RATIO:
             reasons.append(f"p95 only {1 / c.ratio:.1f}x lower (target 10x)")
@@ -213,7 +241,13 @@ def endpoint_table(data: ReportData) -> Table:
                     _ms(f.p99),
                     "–" if f.rps is None else f"{f.rps:.2f}",
                     "–" if f.apdex is None else f"{f.apdex:.3f}",
-                    _ratio(c.ratio) if last and c else "",
+                    _ratio(c.ratio)
+                    if last and c
+                    else (
+                        f"too few to judge (< {data.min_requests})"
+                        if last and not data.judged("endpoint", sub, endpoint)
+                        else ""
+                    ),
                     _ci(c) if last and c else "",
                 )
             )
@@ -260,6 +294,91 @@ def ceiling_table(data: ReportData) -> Table | None:
     )
 
 
+def capacity_tables(data: ReportData) -> tuple[Table, Table, str] | None:
+    """The knee per profile, the curve (every step), and the capacity ratio line."""
+    if not data.capacity:
+        return None
+    knees = []
+    for profile, c in data.capacity.items():
+        knees.append(
+            (
+                profile,
+                "none" if c.knee_rps is None else f"{c.knee_rps:g} runs/s",
+                "–" if c.knee_achieved_rps is None else f"{c.knee_achieved_rps:.1f}",
+                "–" if c.broke_step is None else str(c.broke_step),
+                "–" if c.broke_rps is None else f"{c.broke_rps:g}",
+                c.reason,
+            )
+        )
+    first = next(iter(data.capacity.values()))
+    knee = Table(
+        f"Capacity: the knee (highest offered rate within the SLO: p95 ≤ {first.slo_p95_ms:g} ms, "
+        f"errors < {first.slo_error_rate:.1%})",
+        ("profile", "knee (offered)", "requests/s at the knee", "broke at step", "its rate", "why"),
+        tuple(knees),
+    )
+    curve = Table(
+        "Capacity curve: every step (measured after the step settled)",
+        (
+            "step",
+            "profile",
+            "offered runs/s",
+            "achieved req/s",
+            "requests",
+            "errors",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "within SLO",
+            "slowest endpoint",
+        ),
+        tuple(
+            (
+                str(r.step),
+                r.profile,
+                f"{r.offered_rps:g}",
+                f"{r.achieved_rps:.1f}",
+                str(r.requests),
+                f"{r.error_rate:.2%}",
+                _ms(r.p50_ms),
+                _ms(r.p95_ms),
+                _ms(r.p99_ms),
+                "yes" if r.within_slo else f"NO: {r.reason}",
+                r.slowest or "–",
+            )
+            for r in sorted(data.capacity_steps, key=lambda r: (r.profile, r.step))
+        ),
+    )
+    base, cand = data.capacity.get(data.baseline), data.capacity.get(data.candidate)
+    ratio = capacity.ratio(base, cand)
+    if ratio is None:
+        line = (
+            f"{data.candidate}/{data.baseline} capacity: not defined (a profile has no knee: "
+            "its first step already broke the SLO; lower CAP_START)"
+        )
+    else:
+        line = f"{data.candidate}/{data.baseline} capacity: {ratio:.2f}x"
+        if base is not None and cand is not None and cand.broke_step is None:
+            line += f" (at least: {data.candidate} did not break up to its last step)"
+    return knee, curve, line
+
+
+def capacity_chart(data: ReportData) -> str:
+    series = {
+        r.profile: sorted(
+            (s.offered_rps, s.p95_ms)
+            for s in data.capacity_steps
+            if s.profile == r.profile and s.p95_ms is not None
+        )
+        for r in data.capacity.values()
+    }
+    return charts.lines(
+        {f"{k} p95": v for k, v in series.items()},
+        title="Capacity: p95 against offered rate (each step)",
+        x_label="offered rate, task runs/s",
+    )
+
+
 def conditions_table(doc: ResultsDocument) -> Table:
     run = doc.run
     cond = run.conditions
@@ -302,7 +421,8 @@ def history_series(doc_dir: Path, doc: ResultsDocument) -> dict[str, list[tuple[
             value = r.get("95%", "N/A")
             if value not in ("N/A", "", None):
                 points.append((float(r["Timestamp"]) - start, float(value)))
-        out[f"{run.get('profile')} #{run.get('repetition')}"] = points
+        rep = run.get("repetition")
+        out[f"{run.get('profile')} {'capacity' if rep == 0 else f'#{rep}'}"] = points
     return out
 
 
@@ -474,10 +594,12 @@ def render_markdown(doc: ResultsDocument, doc_dir: Path) -> str:
         "",
         f"Run `{doc.run.id}`. Charts: see report.html.",
         "",
-        _md_table(summary_table(data)),
-        "## Where a target is not met",
-        "",
+        _md_table(summary_table(data)) if data.loads else "",
     ]
+    cap = capacity_tables(data)
+    if cap:
+        parts += ["## Capacity", "", cap[2], "", _md_table(cap[0]), _md_table(cap[1])]
+    parts += ["## Where a target is not met", ""]
     falls = shortfalls(data)
     if not falls:
         parts.append("Every subsystem meets the targets.\n")
@@ -528,7 +650,13 @@ def render_html(doc: ResultsDocument, doc_dir: Path) -> str:
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1><p>Run <code>{escape(doc.run.id)}</code></p>",
-        _html_table(summary_table(data)),
+        _html_table(summary_table(data)) if data.loads else "",
+    ]
+    cap = capacity_tables(data)
+    if cap:
+        parts += ["<h2>Capacity</h2>", f"<p>{escape(cap[2])}</p>", _html_table(cap[0])]
+        parts += [capacity_chart(data), _html_table(cap[1])]
+    parts += [
         "<h2>Charts</h2>",
         percentile_chart(data),
         charts.lines(

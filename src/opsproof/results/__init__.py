@@ -8,6 +8,8 @@ from opsproof.results.environment import (
 )
 from opsproof.results.model import (
     SCHEMA_VERSION,
+    CapacityResult,
+    CapacityStep,
     CheckResult,
     Comparison,
     ExperimentResult,
@@ -15,6 +17,7 @@ from opsproof.results.model import (
     LoadResult,
     Measurement,
     PlanResult,
+    ResourceResult,
     Result,
     ResultsDocument,
     RunKind,
@@ -35,6 +38,8 @@ from opsproof.results.validate import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "CapacityResult",
+    "CapacityStep",
     "CheckResult",
     "Comparison",
     "ExperimentResult",
@@ -42,6 +47,7 @@ __all__ = [
     "LoadResult",
     "Measurement",
     "PlanResult",
+    "ResourceResult",
     "Result",
     "ResultsDocument",
     "RunKind",

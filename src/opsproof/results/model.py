@@ -24,7 +24,7 @@ from opsproof.results.codec import parse_timestamp as parse_timestamp
 SCHEMA_VERSION = "1.0"
 
 RunKind = Literal[
-    "inspection", "loadtest", "chaos", "provision", "perf-compare", "explain", "bench"
+    "inspection", "loadtest", "chaos", "provision", "perf-compare", "explain", "bench", "capacity"
 ]
 Severity = Literal["critical", "high", "medium", "low", "info"]
 Status = Literal["pass", "warn", "fail", "waived", "not-applicable", "error"]
@@ -222,8 +222,71 @@ class PlanResult(Record):
     timestamp: dt.datetime
 
 
+@dataclass(frozen=True, kw_only=True)
+class CapacityStep(Record):
+    """One step of a capacity run: the rate offered, what the system did, and the SLO verdict."""
+
+    TYPE: ClassVar[str] = "capacity-step"
+
+    profile: str
+    step: int
+    offered_rps: float  # task runs per second the generator offered
+    achieved_rps: float  # requests per second measured
+    requests: int
+    failures: int
+    error_rate: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    duration_s: float
+    within_slo: bool
+    reason: str | None = None  # why the step broke the SLO
+    slowest: str | None = None  # the endpoint with the highest p95 in this step
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapacityResult(Record):
+    """One profile's capacity: the knee (highest rate within the SLO) and what broke."""
+
+    TYPE: ClassVar[str] = "capacity"
+
+    profile: str
+    knee_rps: float | None  # offered rate of the highest step within the SLO; None: none was
+    knee_achieved_rps: float | None
+    broke_step: int | None  # the first step out of the SLO; None: no step broke
+    broke_rps: float | None
+    reason: str
+    slo_p95_ms: float
+    slo_error_rate: float
+    steps: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceResult(Record):
+    """A resource a run used, read from a host (or this machine) over the run's window."""
+
+    TYPE: ClassVar[str] = "resource"
+
+    run: str  # the run it belongs to, e.g. baseline/run-1 or baseline/capacity
+    profile: str
+    host: str  # a lab host, "generator" (Locust) or "machine" (everything else here)
+    metric: str
+    value: float | None
+    unit: str
+    detail: JSONValue = None
+
+
 Result: TypeAlias = (
-    CheckResult | Measurement | ExperimentResult | StepResult | LoadResult | Comparison | PlanResult
+    CheckResult
+    | Measurement
+    | ExperimentResult
+    | StepResult
+    | LoadResult
+    | Comparison
+    | PlanResult
+    | CapacityStep
+    | CapacityResult
+    | ResourceResult
 )
 
 RESULT_TYPES: Mapping[str, type[Result]] = {
@@ -236,6 +299,9 @@ RESULT_TYPES: Mapping[str, type[Result]] = {
         LoadResult,
         Comparison,
         PlanResult,
+        CapacityStep,
+        CapacityResult,
+        ResourceResult,
     )
 }
 
