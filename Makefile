@@ -170,7 +170,8 @@ loadtest-ui: venv ## Locust's dashboard on 127.0.0.1 (PORT, default 8089) agains
 perf-compare: venv ## baseline vs optimised: REPEATS runs each, ratios with CI, plans, report (CEILING=1 adds the generator ceiling)
 	$(BIN)/opsproof perf compare $(LOAD_ARGS) $(call OPT,REPEATS,--repeats) \
 	  $(call OPT,WARMUP_RUN,--warmup-run) $(if $(filter 1 yes true,$(CEILING)),--ceiling) \
-	  $(call OPT,MIN_REQUESTS,--min-requests) $(if $(filter 1 yes true,$(CAPACITY)),--capacity $(CAP_ARGS)) $(ARGS)
+	  $(call OPT,MIN_REQUESTS,--min-requests) $(call OPT,RETRY_DISTURBED,--retry-disturbed) \
+	  $(if $(filter 1 yes true,$(CAPACITY)),--capacity $(CAP_ARGS)) $(ARGS)
 
 .PHONY: capacity
 capacity: venv ## Step load until the SLO breaks, baseline then optimised: knees, curves, ratio (CAP_* STEP_TIME SLO_P95 SLO_ERRORS)

@@ -218,3 +218,24 @@ def test_capacity_stage_recomputed_from_the_request_logs(compare_dir: Path) -> N
     else:
         assert "optimised/baseline capacity: not defined" in md
     assert md.count("| baseline |") >= len([r for r in steps if r["profile"] == "baseline"])
+
+
+def test_every_run_records_the_conditions_of_every_host(compare_dir: Path) -> None:
+    doc = load_doc(compare_dir / "results.json")
+    used = [r for r in doc["results"] if r["type"] == "resource"]
+    runs = {f"{r['profile']}/run-{r['repetition']}" for r in doc["run"]["conditions"]["runs"]}
+    runs = {r.replace("/run-0", "/capacity") for r in runs}
+    assert {r["run"] for r in used} == runs
+    hosts = {"web01", "app01", "db01"}
+    for run in runs:
+        mine = {(r["host"], r["metric"]): r for r in used if r["run"] == run}
+        for host in hosts:
+            assert mine[(host, "cpu_percent")]["value"] is not None, (run, host)
+            assert (host, "throttled_s") in mine
+            assert (host, "memory_mb") in mine
+        for key in (("generator", "cpu_percent"), ("machine", "others_cpu_percent")):
+            assert mine[key]["value"] is not None, (run, key)
+        assert ("db01", "pg_active_max") in mine
+        assert ("app01", "jvm_gc_pause_ms") in mine
+    md = (compare_dir / "report.md").read_text(encoding="utf-8")
+    assert "## Conditions and bottleneck" in md

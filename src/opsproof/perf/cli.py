@@ -9,7 +9,17 @@ from pathlib import Path
 
 from opsproof import endpoints
 from opsproof.errors import ConfigError, OpsproofError
-from opsproof.perf import capacity, ceiling, compare, comparison, gate, mix, report, tuning
+from opsproof.perf import (
+    capacity,
+    ceiling,
+    compare,
+    comparison,
+    gate,
+    mix,
+    report,
+    resources,
+    tuning,
+)
 from opsproof.perf.defaults import LOAD
 from opsproof.perf.loadrun import REPO, LoadSettings, dashboard, measure, print_summary
 from opsproof.results import (
@@ -62,6 +72,13 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=LOAD.min_requests,
         help="requests per endpoint and profile to judge it; the open model's task floor is "
         "set to reach it (%(default)s)",
+    )
+    comp.add_argument(
+        "--retry-disturbed",
+        type=int,
+        default=0,
+        help="run a measured run again (at most N times) when other work on the machine "
+        f"passed {resources.DISTURBED_PCT:g} %% of its CPU (%(default)s)",
     )
     cap = comp.add_argument_group("capacity (a stage after each profile's runs)")
     cap.add_argument("--capacity", action="store_true", help="add the capacity stage")
@@ -198,10 +215,13 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         repo=REPO,
     )
     out_dir = args.out_dir or REPO / "reports" / "perf" / meta.id
-    rows = measure(settings, out_dir, profile=profile)
-    doc = ResultsDocument(run=meta.finished(utc_now()), results=tuple(rows))
+    with resources.Watch(args.inventory, run="loadtest", profile=profile) as watch:
+        rows = measure(settings, out_dir, profile=profile)
+    doc = ResultsDocument(run=meta.finished(utc_now()), results=(*rows, *watch.results))
     write_results(doc, out_dir / "results.json")
     print_summary(rows)
+    for line in report.conditions_lines(report.ReportData(doc)):
+        print(line)
     print(f"wrote {out_dir}/ (results.json, locust.html, locust_*.csv)", file=sys.stderr)
     total = next(r for r in rows if r.scope == "total")
     if total.failures:
@@ -251,6 +271,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         load=load,
         min_requests=args.min_requests,
         capacity=cap_load,
+        retry_disturbed=args.retry_disturbed,
         repeats=args.repeats,
         warmup_run_s=args.warmup_run,
         inventory=args.inventory,
@@ -312,7 +333,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     doc = ResultsDocument(
         run=meta.finished(utc_now()),
-        results=(*outcome.rows, *comps, *outcome.plans, *outcome.capacity, *extra),
+        results=(
+            *outcome.rows,
+            *comps,
+            *outcome.plans,
+            *outcome.capacity,
+            *outcome.resources,
+            *extra,
+        ),
     )
     write_results(doc, out_dir / "results.json")
     print(f"wrote {out_dir / 'results.json'}", file=sys.stderr)

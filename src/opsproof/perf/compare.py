@@ -23,13 +23,14 @@ from types import FrameType
 from opsproof import placement
 from opsproof.endpoints import DEFAULT_INVENTORY
 from opsproof.errors import ConfigError, OpsproofError
-from opsproof.perf import capacity, tuning
+from opsproof.perf import capacity, resources, tuning
 from opsproof.perf.defaults import LOAD
 from opsproof.perf.loadrun import LoadSettings, measure, run_locust
 from opsproof.perf.requestlog import read_requests
 from opsproof.results import (
     JSONValue,
     LoadResult,
+    ResourceResult,
     Result,
 )
 
@@ -52,6 +53,8 @@ class CompareSettings:
     min_requests: int = LOAD.min_requests  # per endpoint and profile, to be judged
     # The capacity stage (after each profile's repeats): its load, or None for no stage.
     capacity: LoadSettings | None = None
+    # Measured runs whose other machine work passed the threshold are run again (at most N).
+    retry_disturbed: int = 0
 
     def check(self) -> None:
         problems = []
@@ -154,6 +157,17 @@ class CompareOutcome:
     plans: tuple[Result, ...]
     conditions: dict[str, JSONValue]
     capacity: tuple[Result, ...] = ()
+    resources: tuple[Result, ...] = ()
+
+
+def disturbed(rows: list[ResourceResult]) -> bool:
+    """Whether other work on the machine passed the threshold during the run."""
+    return any(
+        r.metric == "others_cpu_percent"
+        and isinstance(r.detail, dict)
+        and r.detail.get("disturbed")
+        for r in rows
+    )
 
 
 def measure_capacity(settings: CompareSettings, run_dir: Path, profile: str) -> list[Result]:
@@ -181,6 +195,7 @@ def run_profiles(settings: CompareSettings, out_dir: Path) -> CompareOutcome:
     rows: list[LoadResult] = []
     plans: list[Result] = []
     caps: list[Result] = []
+    used: list[Result] = []
     conditions: dict[str, JSONValue] = {
         "inventory_profile": home,
         "profiles": {},
@@ -206,7 +221,15 @@ def run_profiles(settings: CompareSettings, out_dir: Path) -> CompareOutcome:
                 for rep in range(1, settings.repeats + 1):
                     _say(f"{profile}: run {rep}/{settings.repeats}")
                     run_dir = out_dir / profile / f"run-{rep}"
-                    rows += measure(settings.load, run_dir, profile=profile, repetition=rep)
+                    for attempt in range(settings.retry_disturbed + 1):
+                        label = f"{profile}/run-{rep}"
+                        with resources.Watch(settings.inventory, run=label, profile=profile) as w:
+                            got = measure(settings.load, run_dir, profile=profile, repetition=rep)
+                        if not disturbed(w.results) or attempt == settings.retry_disturbed:
+                            break
+                        _say(f"{profile}: run {rep} disturbed by other work; running it again")
+                    rows += got
+                    used += w.results
                     where = str(run_dir.relative_to(out_dir))
                     runs.append({"profile": profile, "repetition": rep, "dir": where})
                 if settings.plans:
@@ -218,7 +241,10 @@ def run_profiles(settings: CompareSettings, out_dir: Path) -> CompareOutcome:
                     steps = ", ".join(f"{r:g}" for r in settings.capacity.steps)
                     _say(f"{profile}: capacity, steps of {settings.capacity.step_s:g} s: {steps}")
                     run_dir = out_dir / profile / "capacity"
-                    caps += measure_capacity(settings, run_dir, profile)
+                    label = f"{profile}/capacity"
+                    with resources.Watch(settings.inventory, run=label, profile=profile) as w:
+                        caps += measure_capacity(settings, run_dir, profile)
+                    used += w.results
                     where = str(run_dir.relative_to(out_dir))
                     runs.append({"profile": profile, "repetition": 0, "dir": where})
                 profiles_info[profile] = info
@@ -229,7 +255,7 @@ def run_profiles(settings: CompareSettings, out_dir: Path) -> CompareOutcome:
     conditions["profiles"] = profiles_info
     conditions["runs"] = runs
     conditions["tune_s"] = tune_s
-    return CompareOutcome(tuple(rows), tuple(plans), conditions, tuple(caps))
+    return CompareOutcome(tuple(rows), tuple(plans), conditions, tuple(caps), tuple(used))
 
 
 def _restore(

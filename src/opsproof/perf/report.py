@@ -294,6 +294,105 @@ def ceiling_table(data: ReportData) -> Table | None:
     )
 
 
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def resources_table(data: ReportData) -> Table | None:
+    """Per run: latency beside what each host, the generator and other work used."""
+    if not data.resources:
+        return None
+    by_run: dict[str, dict[tuple[str, str], ResourceResult]] = defaultdict(dict)
+    for r in data.resources:
+        by_run[r.run][(r.host, r.metric)] = r
+    hosts = sorted({r.host for r in data.resources if r.host not in ("generator", "machine")})
+    totals = {(r.profile, r.repetition): r for r in data.loads if r.scope == "total"}
+    rows = []
+    for run, m in by_run.items():
+
+        def v(host: str, metric: str, m: dict[tuple[str, str], ResourceResult] = m) -> float | None:
+            row = m.get((host, metric))
+            return None if row is None else row.value
+
+        profile = next(iter(m.values())).profile
+        rep = run.rsplit("run-", 1)[-1] if "/run-" in run else ""
+        total = totals.get((profile, int(rep))) if rep.isdigit() else None
+        gen = v("generator", "cpu_percent")
+        others = m.get(("machine", "others_cpu_percent"))
+        flag = (
+            " DISTURBED"
+            if others is not None
+            and isinstance(others.detail, dict)
+            and others.detail.get("disturbed")
+            else ""
+        )
+        pg = m.get(("db01", "pg_active_max"))
+        waits = pg.detail.get("waits") if pg is not None and isinstance(pg.detail, dict) else None
+        top = m.get(("db01", "pg_top_statement_ms"))
+        top_text = "–"
+        if top is not None and isinstance(top.detail, dict):
+            stmts = top.detail.get("top")
+            if isinstance(stmts, list) and stmts and isinstance(stmts[0], dict):
+                first = stmts[0]
+                top_text = (
+                    f"{first.get('total_ms')} ms in {first.get('calls')} calls: "
+                    f"{str(first.get('query'))[:80]}"
+                )
+            elif top.detail.get("note"):
+                top_text = str(top.detail["note"])
+        gc = m.get(("app01", "jvm_gc_pause_ms"))
+        gc_text = "–"
+        if gc is not None and isinstance(gc.detail, dict):
+            gc_text = (
+                f"{_fmt(gc.value)} ms in {gc.detail.get('pauses')} pauses, heap after "
+                f"{gc.detail.get('heap_after_mb', '–')} of {gc.detail.get('heap_mb', '–')} MB"
+            )
+        rows.append(
+            (
+                run,
+                "–" if total is None else _ms(total.p95_ms),
+                "–" if total is None else f"{total.rps:.1f}",
+                _fmt(gen) + (" WARNING > 70 %" if gen is not None and gen > 70 else ""),
+                _fmt(v("machine", "others_cpu_percent")) + flag,
+                *(
+                    f"{_fmt(v(h, 'cpu_percent'))} % / {_fmt(v(h, 'throttled_s'), 2)} s / "
+                    f"{_fmt(v(h, 'memory_mb'), 0)} MB"
+                    for h in hosts
+                ),
+                f"{_fmt(pg.value if pg else None, 0)}" + (f" {json.dumps(waits)}" if waits else ""),
+                top_text,
+                gc_text,
+                _fmt(v("machine", "load1"), 2),
+            )
+        )
+    return Table(
+        "Conditions and bottleneck per run (CPU % of one core unless said; throttled: time "
+        "the host's CPU quota held it back; other work: the machine's CPU used by neither the "
+        "lab hosts nor the generator, % of all CPUs)",
+        (
+            "run",
+            "p95 ms",
+            "req/s",
+            "generator CPU %",
+            "other work %",
+            *(f"{h} CPU / throttled / memory" for h in hosts),
+            "PG active (max) and waits",
+            "PG top statement (total time)",
+            "JVM GC",
+            "machine load1",
+        ),
+        tuple(rows),
+    )
+
+
+def conditions_lines(data: ReportData) -> list[str]:
+    """The resource table as text lines (make loadtest prints them)."""
+    table = resources_table(data)
+    if table is None:
+        return []
+    return [" | ".join(table.header), *(" | ".join(row) for row in table.rows)]
+
+
 def capacity_tables(data: ReportData) -> tuple[Table, Table, str] | None:
     """The knee per profile, the curve (every step), and the capacity ratio line."""
     if not data.capacity:
@@ -599,6 +698,9 @@ def render_markdown(doc: ResultsDocument, doc_dir: Path) -> str:
     cap = capacity_tables(data)
     if cap:
         parts += ["## Capacity", "", cap[2], "", _md_table(cap[0]), _md_table(cap[1])]
+    used = resources_table(data)
+    if used:
+        parts += ["## Conditions and bottleneck", "", _md_table(used)]
     parts += ["## Where a target is not met", ""]
     falls = shortfalls(data)
     if not falls:
@@ -656,6 +758,9 @@ def render_html(doc: ResultsDocument, doc_dir: Path) -> str:
     if cap:
         parts += ["<h2>Capacity</h2>", f"<p>{escape(cap[2])}</p>", _html_table(cap[0])]
         parts += [capacity_chart(data), _html_table(cap[1])]
+    used = resources_table(data)
+    if used:
+        parts += ["<h2>Conditions and bottleneck</h2>", _html_table(used)]
     parts += [
         "<h2>Charts</h2>",
         percentile_chart(data),
