@@ -152,10 +152,12 @@ LOAD_ARGS = --inventory $(INVENTORY) $(call OPT,USERS,--users) $(call OPT,SPAWN_
   $(call OPT,MIX,--mix) $(call OPT,TAGS,--tags) $(call OPT,WORKERS,--workers) $(call OPT,APDEX_T,--apdex-t) \
   $(call OPT,RATE,--rate) $(call OPT,PACING,--pacing)
 # Capacity knobs (make capacity, make perf-compare CAPACITY=1): CAP_START, CAP_FACTOR, CAP_MAX
-# (runs/s), CAP_STEPS (explicit rates), STEP_TIME (s per step), CAP_PACING (s), SLO_P95 (ms),
+# (runs/s), CAP_STEPS (explicit rates), STEP_TIME (s per step), CAP_PACING (s), CAP_MIX
+# (natural|floored, default natural), SLO_P95 (ms),
 # SLO_ERRORS (fraction).
 CAP_ARGS = $(call OPT,CAP_START,--cap-start) $(call OPT,CAP_FACTOR,--cap-factor) \
   $(call OPT,CAP_MAX,--cap-max) $(call OPT,CAP_STEPS,--cap-steps) $(call OPT,STEP_TIME,--step-time) \
+  $(call OPT,CAP_MIX,--cap-mix) \
   $(call OPT,CAP_PACING,--cap-pacing) $(call OPT,SLO_P95,--slo-p95) $(call OPT,SLO_ERRORS,--slo-errors)
 
 .PHONY: loadtest

@@ -87,6 +87,11 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     cap.add_argument("--cap-max", type=float, default=LOAD.capacity_max, help="runs/s")
     cap.add_argument("--cap-steps", default="", help="explicit rates, comma-separated")
     cap.add_argument(
+        "--cap-mix",
+        default=LOAD.capacity_mix,
+        help="persona mix of the capacity steps (%(default)s: the 2018 traffic)",
+    )
+    cap.add_argument(
         "--step-time", type=float, default=LOAD.capacity_step_s, help="s per step (%(default)s)"
     )
     cap.add_argument(
@@ -254,6 +259,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
         cap_load = dataclasses.replace(
             load,
+            mix=args.cap_mix,
             rate=0.0,
             task_floor=0.0,
             pacing_s=args.cap_pacing,

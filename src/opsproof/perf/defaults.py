@@ -27,6 +27,7 @@ class LoadDefaults:
     capacity_max: float = 200.0  # no step above this rate
     capacity_step_s: float = 60.0
     capacity_pacing_s: float = 2.0
+    capacity_mix: str = "natural"  # the traffic a capacity plan is for (not floored)
     slo_p95_ms: float = 500.0
     slo_error_rate: float = 0.01
     # perf-compare
