@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from opsproof.drift import parse as parse_recap
+from opsproof import playbook_log
 from opsproof.errors import ConfigError, OpsproofError, ValidationError
 from opsproof.results import (
     Measurement,
@@ -37,13 +36,9 @@ from opsproof.results import (
     run_meta_from_environment,
     write_results,
 )
-from opsproof.runlog import STAMP, TASK
 
 LAB_INVENTORY = "inventories/lab"
 STAGES = ("fresh-provision", "noop-provision", "check", "inspect")
-RESULT = re.compile(
-    r"^(?P<status>ok|changed|skipping|failed|fatal): \[(?P<host>[^\]]+?)(?: -> [^\]]+)?\]"
-)
 
 
 @dataclass(frozen=True)
@@ -55,38 +50,19 @@ class StageRun:
 
 
 def role_seconds(text: str) -> dict[str, float]:
-    """Seconds per role (`role : task` headers; other tasks as `(play)`).
-
-    profile_tasks prints at each task's start the time the previous task took, and the last
-    task's time after the recap: each duration goes to the task before it.
-    """
+    """Seconds per role (`role : task` headers; other tasks as `(play)`), from the tasks'
+    profile_tasks stamps (`opsproof.playbook_log.timeline`)."""
     out: dict[str, float] = defaultdict(float)
-    previous: str | None = None
-    pending: str | None = None
-    for line in text.splitlines():
-        if m := TASK.match(line):
-            name = m["name"]
-            pending = name.split(" : ", 1)[0] if " : " in name else "(play)"
-        elif (m := STAMP.search(line)) and pending is not None:
-            hours, minutes, seconds = m["prev"].split(":")
-            if previous is not None:
-                out[previous] += int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-            previous, pending = pending, None
-    # The last task's time is printed after the recap (a stamp with no task header after it).
-    tail = list(STAMP.finditer(text))
-    if previous is not None and tail:
-        last = tail[-1]
-        hours, minutes, seconds = last["prev"].split(":")
-        out[previous] += int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    for task in playbook_log.timeline(text).tasks:
+        out[task.role] += task.duration_s
     return {k: round(v, 3) for k, v in out.items()}
 
 
 def steps_per_host(text: str) -> dict[str, dict[str, int]]:
     """Per host: task steps that ran (ok, changed, failed) and that were skipped."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: {"ran": 0, "skipped": 0})
-    for line in text.splitlines():
-        if m := RESULT.match(line):
-            out[m["host"]]["skipped" if m["status"] == "skipping" else "ran"] += 1
+    for status, host in playbook_log.results(text):
+        out[host]["skipped" if status == "skipping" else "ran"] += 1
     return dict(out)
 
 
@@ -104,16 +80,11 @@ def _measure(stage: str, endpoint: str, metric: str, value: float, unit: str) ->
 
 
 def measurements(run: StageRun) -> list[Measurement]:
-    text = run.log.read_text(encoding="utf-8", errors="replace")
     out = [_measure(run.stage, "all", "wall_s", round(run.wall_s, 2), "s")]
     if run.stage == "inspect":
         return out
-    recaps = parse_recap(text)
-    if not recaps:
-        raise ValidationError(
-            f"{run.log}: {run.stage} printed no PLAY RECAP (exit {run.rc})",
-            fix="read the log; the playbook did not finish",
-        )
+    read = playbook_log.read(run.log, what=f"{run.stage} (exit {run.rc})")
+    text, recaps = read.text, read.recaps
     out.append(_measure(run.stage, "all", "changed", sum(r.changed for r in recaps), "tasks"))
     for host, steps in sorted(steps_per_host(text).items()):
         out.append(_measure(run.stage, host, "task_steps", steps["ran"], "steps"))

@@ -7,20 +7,18 @@ a results document (run kind `provision`; a drift run says `conditions.mode: che
 unreachable or skipped (a looped task counts once, with its worst item), and the wall time of
 those tasks. The times come from the profile_tasks callback that ansible.cfg enables; the
 totals per host are the PLAY RECAP's (`conditions.recap`). The evidence pack copies these.
+The log is read by `opsproof.playbook_log`.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import itertools
-import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from opsproof.drift import parse as parse_recap
-from opsproof.errors import ConfigError, ValidationError
+from opsproof import playbook_log
 from opsproof.results import (
     JSONValue,
     ResultsDocument,
@@ -28,45 +26,6 @@ from opsproof.results import (
     run_meta_from_environment,
     write_results,
 )
-
-PLAY = re.compile(r"^PLAY \[(?P<name>.*)\] \*+\s*$")
-TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<name>.*)\] \*+\s*$")
-# profile_tasks: "Thursday 03 December 2026  20:51:48 +0000 (0:00:00.627)       0:04:30.676 ****"
-STAMP = re.compile(
-    r"(?P<day>\d{1,2}) (?P<month>[A-Za-z]+) (?P<year>\d{4})\s+(?P<clock>\d\d:\d\d:\d\d) "
-    r"(?P<tz>[+-]\d{4}) \((?P<prev>\d+:\d\d:\d\d(?:\.\d+)?)\)\s+"
-    r"(?P<total>\d+:\d\d:\d\d(?:\.\d+)?) \*+"
-)
-RESULT = re.compile(
-    r"^(?P<status>ok|changed|skipping|failed|fatal|ignoring): \[(?P<host>[^\]]+?)(?: -> [^\]]+)?\]"
-    r"(?P<rest>.*)$"
-)
-INCLUDED = re.compile(r"^included: .+ for (?P<hosts>[^ ].*)$")
-RANK = {"skipping": 0, "ok": 1, "changed": 2, "failed": 3, "unreachable": 4}
-
-
-def _seconds(text: str) -> float:
-    hours, minutes, seconds = text.split(":")
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-
-
-def _stamp_time(m: re.Match[str]) -> dt.datetime | None:
-    try:
-        return dt.datetime.strptime(
-            f"{m['day']} {m['month']} {m['year']} {m['clock']} {m['tz']}", "%d %B %Y %H:%M:%S %z"
-        )
-    except ValueError:  # a month name in another locale: the times stay unknown
-        return None
-
-
-@dataclass
-class _Task:
-    play: str
-    start_total: float
-    end_total: float | None = None
-    hosts: dict[str, str] = field(default_factory=dict)
-    ignored: set[str] = field(default_factory=set)
-    included: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,62 +38,18 @@ class ParsedLog:
 
 def parse_log(text: str) -> ParsedLog:
     """Per play and host: the tasks' worst status counted, and their summed durations."""
-    tasks: list[_Task] = []
-    play = "?"
-    first: dt.datetime | None = None
-    last_stamp: re.Match[str] | None = None
-    current: _Task | None = None
-    last_host: str | None = None
-    for line in text.splitlines():
-        if line.strip() == "...ignoring" and current is not None and last_host is not None:
-            current.hosts[last_host] = "ok"  # a failure the play ignores on purpose
-            current.ignored.add(last_host)
-            continue
-        if m := PLAY.match(line):
-            play = m["name"]
-            current = None
-        elif m := TASK.match(line):
-            current = _Task(play=play, start_total=-1.0)
-            tasks.append(current)
-        elif m := STAMP.search(line):
-            total = _seconds(m["total"])
-            if first is None:
-                first = _stamp_time(m)
-            last_stamp = m
-            if current is not None and current.start_total < 0:
-                current.start_total = total
-        elif current is not None and (m := INCLUDED.match(line)):
-            # Each included file (each item of a looped include) counts as ok in the recap.
-            for host in m["hosts"].split(" => ")[0].split(", "):
-                current.included[host] = current.included.get(host, 0) + 1
-        elif current is not None and (m := RESULT.match(line)):
-            status = m["status"]
-            if status == "fatal":
-                status = "unreachable" if "UNREACHABLE!" in m["rest"] else "failed"
-            elif status == "ignoring":
-                continue
-            last_host = m["host"]
-            previous = current.hosts.get(m["host"])
-            if previous is None or RANK[status] > RANK[previous]:
-                current.hosts[m["host"]] = status
-    end_total = _seconds(last_stamp["total"]) if last_stamp else None
-    # A task ends where the next one starts (profile_tasks stamps each start), the last one
-    # at the final stamp printed after the recap.
-    for task, following in itertools.pairwise(tasks):
-        task.end_total = following.start_total
+    timeline = playbook_log.timeline(text)
     counts: dict[tuple[str, str], dict[str, float]] = {}
-    for task in tasks:
-        start = max(task.start_total, 0.0)
-        end = task.end_total if task.end_total is not None else (end_total or start)
+    for task in timeline.tasks:
         for host in {*task.hosts, *task.included}:
             row = counts.setdefault(
-                (task.play, host), dict.fromkeys((*RANK, "ignored", "duration"), 0.0)
+                (task.play, host), dict.fromkeys((*playbook_log.RANK, "ignored", "duration"), 0.0)
             )
             if host in task.hosts:
                 row[task.hosts[host]] += 1
             row["ok"] += task.included.get(host, 0)
             row["ignored"] += host in task.ignored
-            row["duration"] += max(end - start, 0.0)
+            row["duration"] += task.duration_s
     steps = tuple(
         StepResult(
             play=play_name,
@@ -149,28 +64,15 @@ def parse_log(text: str) -> ParsedLog:
         )
         for (play_name, host), row in counts.items()
     )
-    finished = None
-    if first is not None and end_total is not None:
-        finished = first + dt.timedelta(seconds=end_total)
-    return ParsedLog(steps, first, finished, end_total)
+    return ParsedLog(steps, timeline.started_at, timeline.finished_at, timeline.total_s)
 
 
 def results_from_log(
     log: Path, *, kind: str, inventory: str | None, playbook: str | None
 ) -> ResultsDocument:
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError as err:
-        raise ConfigError(
-            f"{log}: cannot read the playbook log: {err}", fix="check the path"
-        ) from None
-    recaps = parse_recap(text)
-    if not recaps:
-        raise ValidationError(
-            f"{log}: no PLAY RECAP found",
-            fix="the playbook did not finish; read the log and run it again",
-        )
-    parsed = parse_log(text)
+    read = playbook_log.read(log)
+    recaps = read.recaps
+    parsed = parse_log(read.text)
     mtime = dt.datetime.fromtimestamp(log.stat().st_mtime, dt.UTC).replace(microsecond=0)
     finished = (parsed.finished_at or mtime).astimezone(dt.UTC).replace(microsecond=0)
     started = (parsed.started_at or finished).astimezone(dt.UTC).replace(microsecond=0)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from opsproof.drift import RECAP  # the one parser of an ansible-playbook recap
 from opsproof.lab.config import load_spec
+from opsproof.playbook_log import RECAP  # the one reader of an ansible-playbook log
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv/bin"

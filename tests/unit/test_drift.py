@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from opsproof.drift import drifted_tasks, gate, parse
+from opsproof.drift import gate
 from opsproof.errors import ValidationError
+from opsproof.playbook_log import changed_tasks as drifted_tasks
+from opsproof.playbook_log import parse_recap as parse
 
 CLEAN = """
 PLAY RECAP *********************************************************************

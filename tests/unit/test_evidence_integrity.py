@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from opsproof.drift import parse as parse_recap
 from opsproof.evidence import sums
+from opsproof.playbook_log import parse_recap
 from opsproof.results import load_results
 from opsproof.runlog import parse_log, results_from_log
 
