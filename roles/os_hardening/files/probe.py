@@ -200,5 +200,12 @@ for root, dirs, files in os.walk("/var/log"):
         if stat.S_ISREG(st.st_mode) and st.st_mode & 0o037:
             out["logfiles"].append(p)
 
+# Home directories of login accounts (UID >= uid_min, not nobody) and their modes.
+out["homes"] = {}
+for name, f in out["passwd"].items():
+    if len(f) >= 5 and f[1].isdigit() and req["uid_min"] <= int(f[1]) < 65534 and os.path.isdir(f[4]) \
+            and not os.path.islink(f[4]) and f[4] != "/":
+        out["homes"][f[4]] = "%04o" % stat.S_IMODE(os.stat(f[4]).st_mode)
+
 out["aide_db"] = os.path.exists(req["aide_db"]) and os.path.getsize(req["aide_db"]) > 0
 print(json.dumps(out, sort_keys=True))
