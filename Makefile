@@ -110,12 +110,20 @@ bench-gate: venv ## Exit 1 when a stage of NEW is >25 % slower than in BASE: mak
 	@[ -n "$(BASE)" ] && [ -n "$(NEW)" ] || { echo "bench-gate: set BASE=<bench.json> NEW=<bench.json>" >&2; exit 2; }
 	$(BIN)/opsproof bench gate $(BASE) $(NEW) --threshold $(or $(THRESHOLD),0.25)
 
-.PHONY: lint
+# The four linters are independent: `make lint` runs them side by side (each one's output
+# kept together); ansible-lint is the long one, the others finish within its time.
+LINTERS := lint-yamllint lint-ansible lint-ruff lint-mypy
+.PHONY: lint $(LINTERS)
 lint: venv ## ansible-lint (production profile), yamllint, ruff, mypy
+	$(MAKE) -j4 --output-sync=target $(LINTERS)
+lint-yamllint:
 	$(BIN)/yamllint -s .
+lint-ansible:
 	$(BIN)/ansible-lint --profile production -q playbooks roles
+lint-ruff:
 	$(BIN)/ruff check src tests checks loadtests
 	$(BIN)/ruff format --check src tests checks loadtests
+lint-mypy:
 	$(BIN)/mypy
 
 .PHONY: unit
