@@ -56,6 +56,9 @@ OUT = REPO / "reports/tuning" / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ
 @dataclass
 class Record:
     counts_before: dict[str, int]
+    # The profile the lab is known to run: set by a switch whose repeat changed nothing (so
+    # a further switch to it would be a no-op); None until then.
+    profile: str | None = None
     timings: dict[tuple[str, str], float] = field(default_factory=dict)  # (step, profile)
     plans: dict[str, list[PlanResult]] = field(default_factory=dict)
 
@@ -110,8 +113,9 @@ def record(provisioned: Run) -> Iterator[Record]:
     try:
         yield rec
     finally:
-        back, _ = tune(INVENTORY_PROFILE)
-        assert back.rc == 0, back.out[-3000:]
+        if rec.profile != INVENTORY_PROFILE:  # else the lab is there already (a no-op run)
+            back, _ = tune(INVENTORY_PROFILE)
+            assert back.rc == 0, back.out[-3000:]
         if rec.timings:
             meta = run_meta_from_environment("explain", inventory=INVENTORY).finished()
             measurements = tuple(
@@ -146,6 +150,7 @@ def test_switch_to_optimised_and_again(record: Record) -> None:
     assert again.rc == 0, again.out[-4000:]
     assert set(changed(again).values()) == {0}, again.out[-3000:]
     record.timings["make tune PROFILE=optimised (no-op)", "optimised"] = seconds
+    record.profile = "optimised"
 
 
 def test_optimised_live_values_are_the_computed_ones(record: Record) -> None:
@@ -188,6 +193,7 @@ def test_every_declared_index_serves_its_query(record: Record) -> None:
 
 
 def test_switch_to_baseline_removes_what_optimised_added(record: Record) -> None:
+    record.profile = None  # until the repeat below shows the switch complete
     run, seconds = tune("baseline")
     assert run.rc == 0, run.out[-4000:]
     record.timings["make tune PROFILE=baseline", "baseline"] = seconds
@@ -206,8 +212,10 @@ def test_switch_to_baseline_removes_what_optimised_added(record: Record) -> None
     )
     assert "Content-Encoding" not in reply.headers
     again, seconds = tune("baseline")
+    assert again.rc == 0, again.out[-3000:]
     assert set(changed(again).values()) == {0}, again.out[-3000:]
     record.timings["make tune PROFILE=baseline (no-op)", "baseline"] = seconds
+    record.profile = "baseline"
 
 
 def test_baseline_plans_do_without_the_indexes(record: Record) -> None:
@@ -237,9 +245,13 @@ def test_the_platform_answers_in_the_baseline_profile(record: Record) -> None:
 
 
 def test_provision_after_tune_finds_nothing_to_change(record: Record) -> None:
-    """Back in the inventory's profile, a check-mode run of the whole site finds no drift."""
-    back, _ = tune(INVENTORY_PROFILE)
-    assert back.rc == 0, back.out[-3000:]
+    """Back in the inventory's profile, a check-mode run of the whole site finds no drift.
+    (When a switch's repeat already showed the lab in that profile, switching again would be
+    a no-op run: it is skipped.)"""
+    if record.profile != INVENTORY_PROFILE:
+        back, _ = tune(INVENTORY_PROFILE)
+        assert back.rc == 0, back.out[-3000:]
+        record.profile = INVENTORY_PROFILE
     run = sh("make", "check", timeout=1800)
     assert run.rc == 0, run.out[-3000:]
     assert set(changed(run).values()) == {0}, run.out[-4000:]
