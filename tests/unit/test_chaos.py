@@ -77,6 +77,23 @@ def writes() -> list[audit.Write]:
     ]
 
 
+def test_traffic_seen_needs_a_passing_round_and_an_acknowledged_write_since() -> None:
+    monitor, writer = runner.Monitor(), runner.Writer("m")
+    assert not runner.traffic_seen(monitor, writer, since=0)
+    monitor.rounds.append(steady.Round(100.0, True, (5.0,), 0))
+    writer.writes.append(audit.Write("intake", 100.2, False, None))  # refused: not enough
+    assert not runner.traffic_seen(monitor, writer, since=0)
+    writer.writes.append(audit.Write("intake", 100.4, True, 7))
+    assert runner.traffic_seen(monitor, writer, since=100.0)
+    # Both must have started at `since` or later; a failed round does not count.
+    assert not runner.traffic_seen(monitor, writer, since=100.1)
+    monitor.rounds.append(steady.Round(100.5, False, (5.0,), 1))
+    assert not runner.traffic_seen(monitor, writer, since=100.1)
+    monitor.rounds.append(steady.Round(101.0, True, (5.0,), 0))
+    assert runner.traffic_seen(monitor, writer, since=100.1)
+    assert not runner.traffic_seen(monitor, writer, since=100.5)  # the write is older
+
+
 def test_audit_tally_counts_lost_writes() -> None:
     result = audit.tally(writes(), {"sharing": {10}, "investment": {12}}, marked=2)
     assert (result.acknowledged, result.failed, result.lost) == (3, 1, 1)

@@ -27,6 +27,8 @@ from opsproof.results import (
 
 CHAOS_TIMEOUT_S = 900
 SETTLE_TIMEOUT_S = 180
+# Bound of each wait for the background traffic around an experiment (see traffic_seen).
+TRAFFIC_WAIT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,24 @@ def run_chaos(exp: Experiment, journal_path: Path, log_path: Path, env: dict[str
             proc.wait()
 
 
+def traffic_seen(monitor: Monitor, writer: Writer, since: float) -> bool:
+    """A passing monitor round and an acknowledged write, both started at `since` or later:
+    the platform served both kinds of traffic in that stretch."""
+    return any(s.ok and s.at >= since for s in monitor.samples()) and any(
+        w.ok and w.at >= since for w in writer.writes
+    )
+
+
+def await_traffic(monitor: Monitor, writer: Writer, since: float) -> bool:
+    """Wait (bounded by TRAFFIC_WAIT_S) until traffic_seen; False when the bound ran out."""
+    deadline = time.monotonic() + TRAFFIC_WAIT_S
+    while not traffic_seen(monitor, writer, since):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> ExperimentResult:
     marker = f"chaos-{run_id[-8:]}-{exp.name}"
     journal_path = out / f"{exp.name}.journal.json"
@@ -142,7 +162,9 @@ def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> Exp
     writer.start()
     fixed: list[str] = []
     try:
-        time.sleep(2)  # a baseline of samples and writes before the fault
+        # A baseline before the fault: the monitor saw the platform healthy and a write was
+        # acknowledged (was a fixed 2 s; the hypothesis "before" then adds ~2.5 s of samples).
+        await_traffic(monitor, writer, since=0.0)
         run_chaos(exp, journal_path, out / f"{exp.name}.log", env)
     finally:
         restored = restore.restore_all()  # the safety net, whatever happened above
@@ -150,7 +172,11 @@ def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> Exp
         if fixed:
             print(f"chaos: {exp.name}: the safety net had to fix {fixed}", file=sys.stderr)
         settled = steady.wait_for_steady_state(SETTLE_TIMEOUT_S)
-        time.sleep(2)
+        # Traffic after the settle (was a fixed 2 s): a passing round and an acknowledged
+        # write that started once the steady state was back, so the audit covers writes
+        # made after the recovery too.
+        if settled["recovered"]:
+            await_traffic(monitor, writer, since=float(settled["recovered_at"]))
         writer.stop()
         monitor.stop()
     journal: dict[str, Any] = (
