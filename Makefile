@@ -196,7 +196,8 @@ perf-gate: venv ## Exit 1 when NEW regressed against BASE: make perf-gate BASE=a
 
 .PHONY: loadtest-ceiling
 loadtest-ceiling: deps venv ## The load generator's ceiling: Locust on one core vs wrk, same URL, 10 s each
-	$(BIN)/opsproof perf ceiling --inventory $(INVENTORY) $(call OPT,DURATION,--duration) $(ARGS)
+	$(BIN)/opsproof perf ceiling --inventory $(INVENTORY) $(call OPT,DURATION,--duration) \
+	  $(call OPT,WORKERS,--workers) $(ARGS)
 
 INSPECT_DATE := $(shell TZ=Asia/Shanghai date +%F)
 INSPECT_DIR ?= reports/inspection/$(INSPECT_DATE)

@@ -107,12 +107,15 @@ def run_locust(
     out_dir: Path,
     ca_cert: str,
     allowed: frozenset[str],
+    processes: int = 0,
 ) -> CeilingFigure:
+    """Locust on one URL: one process, or a master and `processes` forked workers."""
     _check(url, duration_s, connections, allowed)
     parts = urlsplit(url)
     host = f"{parts.scheme}://{parts.netloc}"
     path = parts.path or "/"
-    stats = out_dir / f"locust-{_slug(url)}"
+    tool = f"locust-{processes}workers" if processes else "locust"
+    stats = out_dir / f"{tool}-{_slug(url)}"
     argv = [
         str(Path(sys.executable).with_name("locust")),
         "-f",
@@ -138,14 +141,16 @@ def run_locust(
         "--stop-timeout",
         "5",
     ]
-    with (out_dir / f"locust-{_slug(url)}.log").open("w", encoding="utf-8") as log:
+    if processes:
+        argv += ["--processes", str(processes)]
+    with (out_dir / f"{tool}-{_slug(url)}.log").open("w", encoding="utf-8") as log:
         proc = subprocess.run(
             argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=duration_s + 60
         )
     if proc.returncode not in (0, 1) or not stats.with_suffix(".json").is_file():
         raise PreconditionError(
             f"Locust exited {proc.returncode} on {url}",
-            fix=f"see {out_dir / f'locust-{_slug(url)}.log'}",
+            fix=f"see {out_dir / f'{tool}-{_slug(url)}.log'}",
         )
     entries = json.loads(stats.with_suffix(".json").read_text(encoding="utf-8"))
     per_second: dict[int, int] = {}
@@ -159,7 +164,7 @@ def run_locust(
     if not full:
         raise PreconditionError(f"Locust sent no requests to {url}", fix="see its log")
     rps = sum(per_second[s] for s in full) / len(full)
-    return CeilingFigure("locust", url, round(rps, 1), requests, failures, float(len(full)))
+    return CeilingFigure(tool, url, round(rps, 1), requests, failures, float(len(full)))
 
 
 def _slug(url: str) -> str:
@@ -175,7 +180,7 @@ def measurements(figures: list[CeilingFigure]) -> list[Measurement]:
             metric=metric,
             value=value,
             unit=unit,
-            profile=f"{f.tool}-1core",
+            profile=f.tool if "workers" in f.tool else f"{f.tool}-1core",
             repetition=1,
             samples=f.requests,
         )
@@ -192,10 +197,16 @@ def measure_ceiling(
     ca_cert: str,
     duration_s: float = LOAD.ceiling_duration_s,
     connections: int = LOAD.ceiling_connections,
+    workers: int = 0,
 ) -> list[CeilingFigure]:
+    """Locust (one process) and wrk per URL; with `workers`, Locust distributed too."""
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = []
     for url, status in targets:
         figures.append(run_locust(url, status, duration_s, connections, out_dir, ca_cert, allowed))
+        if workers:
+            figures.append(
+                run_locust(url, status, duration_s, connections, out_dir, ca_cert, allowed, workers)
+            )
         figures.append(run_wrk(url, duration_s, connections, out_dir, allowed))
     return figures

@@ -133,6 +133,12 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=LOAD.ceiling_connections,
         help="users / connections (%(default)s)",
     )
+    ceil.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="also Locust with a master and N forked workers (distributed mode)",
+    )
     ceil.add_argument("--inventory", default=DEFAULT_INVENTORY, help="where the platform is")
     ceil.add_argument("--ca-cert", help="CA to verify the platform with (default: the inventory's)")
     ceil.add_argument("--out-dir", type=Path, help="default reports/perf/ceiling-<UTC>")
@@ -423,6 +429,7 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         connections=args.connections,
         ca_cert=ca_cert,
+        workers=args.workers,
     )
     doc = ResultsDocument(
         run=meta.finished(utc_now()), results=tuple(ceiling.measurements(figures))
@@ -430,6 +437,10 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
     write_results(doc, out_dir / "results.json")
     lines = ["| URL | tool | req/s | requests | failed |", "|---|---|---|---|---|"]
     lines += [f"| {f.url} | {f.tool} | {f.rps:.0f} | {f.requests} | {f.errors} |" for f in figures]
+    one = {f.url: f.rps for f in figures if f.tool == "locust"}
+    for f in figures:
+        if "workers" in f.tool and one.get(f.url):
+            lines.append(f"\n{f.url}: {f.tool} / one process = {f.rps / one[f.url]:.2f}x")
     text = "# Load generator ceiling\n\n" + "\n".join(lines) + "\n"
     (out_dir / "report.md").write_text(text, encoding="utf-8")
     print(text)
