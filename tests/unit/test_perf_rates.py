@@ -319,3 +319,37 @@ def test_capacity_report_shows_knees_curve_and_ratio(tmp_path: Path) -> None:
     html = report.render_html(doc, tmp_path)
     assert "p95 against offered rate" in html
     assert not [r for r in doc.results if isinstance(r, Comparison)]
+
+
+def test_the_default_comparison_plans_enough_requests_for_every_endpoint() -> None:
+    from opsproof.cli import build_parser
+    from opsproof.perf import cli as perf_cli
+
+    args = build_parser().parse_args(
+        ["perf", "compare", "--url", "https://127.0.0.1", "--ca-cert", "", "--capacity"]
+    )
+    settings = perf_cli.compare_settings(args)
+    load = settings.load
+    assert load.rate == 24
+    assert settings.min_requests == 200
+    measured_s = settings.repeats * load.steady_s
+    for name, plan in load.plans().items():
+        for task, rate in plan.task_rates().items():
+            per_endpoint = rate / mix.FANOUT.get(f"{name}.{task}", 1)
+            assert per_endpoint * measured_s >= 200, (name, task)
+    cap = settings.capacity
+    assert cap is not None
+    assert cap.steps == capacity.step_rates(10, 1.5, 200)
+    assert cap.step_s >= 60
+    assert (cap.slo_p95_ms, cap.slo_error_rate, cap.mix) == (500, 0.01, "natural")
+    # The users are planned for the top step, each paced at users / rate.
+    top = max(cap.steps)
+    assert sum(p.rate for p in cap.plans().values()) == pytest.approx(top)
+    # The closed model stays available: RATE=0 gives USERS users and no floor.
+    closed = perf_cli.compare_settings(
+        build_parser().parse_args(
+            ["perf", "compare", "--url", "https://127.0.0.1", "--ca-cert", "", "--rate", "0"]
+        )
+    )
+    assert closed.load.open_rate() == 0
+    assert closed.load.total_users() == 24

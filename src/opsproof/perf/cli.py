@@ -250,7 +250,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return 0  # not reached: the dashboard replaced this process
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
+def compare_settings(args: argparse.Namespace) -> compare.CompareSettings:
+    """perf-compare's settings from its options: the open model's task floor (every endpoint
+    at least --min-requests per profile) and the capacity stage's load."""
     load = _settings(args, rate=LOAD.compare_rate)
     if load.rate > 0 and args.repeats > 0:
         # Every task at least the rate that gives min_requests per endpoint over the repeats.
@@ -293,6 +295,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         ceiling=args.ceiling,
     )
     settings.check()
+    return settings
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    settings = compare_settings(args)
+    cap_load = settings.capacity
     started = utc_now()
     out_dir = args.out_dir or REPO / "reports" / "perf" / f"compare-{started:%Y%m%dT%H%M%SZ}"
     out_dir.mkdir(parents=True, exist_ok=True)
