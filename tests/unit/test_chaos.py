@@ -213,3 +213,21 @@ def test_rollbacks_verified_needs_every_rollback_verified() -> None:
     assert runner.rollbacks_verified({"rollbacks": [ok, ok]})
     assert not runner.rollbacks_verified({"rollbacks": []})
     assert not runner.rollbacks_verified({"rollbacks": [ok, {"status": "failed", "output": None}]})
+
+
+def test_a_recovery_bound_is_read_from_the_experiment_and_enforced() -> None:
+    exp = runner.load_experiment(Path(runner.__file__).parents[3] / "chaos/nginx-master-kill.json")
+    assert exp.recover_within_s == 10
+    assert runner.late_recovery(exp, 4.2) is None
+    late = runner.late_recovery(exp, 12.5)
+    assert late is not None
+    assert "12.5 s" in late
+    assert "10 s" in late
+    # No recovery at all is the runner's other finding, not this one.
+    assert runner.late_recovery(exp, None) is None
+
+
+def test_an_experiment_without_a_bound_has_none() -> None:
+    exp = runner.load_experiment(Path(runner.__file__).parents[3] / "chaos/jvm-kill.json")
+    assert exp.recover_within_s is None
+    assert runner.late_recovery(exp, 500.0) is None

@@ -1,4 +1,4 @@
-"""The ten chaos/*.json experiments, generated: what they share is written once, here; what
+"""The chaos/*.json experiments, generated: what they share is written once, here; what
 each does on its own (title, fault, its action and rollback) in chaos/experiments.yml.
 
 Shared by every experiment: the configuration (thresholds from the environment), the
@@ -130,6 +130,11 @@ def _step(kind: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     return build(spec["name"], module, func, **_fill(spec.get("arguments") or {}))
 
 
+def _extension_extras(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The optional extension fields an experiment may name (chaos/experiments.yml)."""
+    return {key: spec[key] for key in ("recover_within_s",) if key in spec}
+
+
 def experiment(spec: Mapping[str, Any]) -> dict[str, Any]:
     """One experiment: its fault action, then the shared recovery probe (and `after`)."""
     method = _step("action", spec["method"])
@@ -144,6 +149,7 @@ def experiment(spec: Mapping[str, Any]) -> dict[str, Any]:
                 "fault": spec["fault"],
                 "target": method["provider"]["arguments"]["host"],
                 "mechanism": _fill(spec["mechanism"]),
+                **_extension_extras(spec),
             }
         ],
         "configuration": dict(CONFIGURATION),

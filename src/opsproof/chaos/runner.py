@@ -38,6 +38,7 @@ class Experiment:
     fault: str
     target: str
     mechanism: str
+    recover_within_s: float | None = None
 
 
 def load_experiment(path: Path) -> Experiment:
@@ -53,7 +54,15 @@ def load_experiment(path: Path) -> Experiment:
             f"{path}: no `extensions` entry named opsproof with fault, target and mechanism",
             fix='add {"name": "opsproof", "fault": ..., "target": ..., "mechanism": ...}',
         )
-    return Experiment(path.stem, path, ext["fault"], ext["target"], ext["mechanism"])
+    within = ext.get("recover_within_s")
+    return Experiment(
+        path.stem,
+        path,
+        ext["fault"],
+        ext["target"],
+        ext["mechanism"],
+        float(within) if isinstance(within, (int, float)) else None,
+    )
 
 
 def discover(directory: Path, names: list[str]) -> list[Experiment]:
@@ -152,6 +161,19 @@ def await_traffic(monitor: Monitor, writer: Writer, since: float) -> bool:
     return True
 
 
+def late_recovery(exp: Experiment, time_to_recover_s: float | None) -> str | None:
+    """The finding when the experiment names a recovery bound (recover_within_s) that the
+    platform missed; None when it has none or met it (no recovery at all is reported apart)."""
+    if exp.recover_within_s is None or time_to_recover_s is None:
+        return None
+    if time_to_recover_s <= exp.recover_within_s:
+        return None
+    return (
+        f"recovered in {time_to_recover_s:.1f} s, over the experiment's bound of "
+        f"{exp.recover_within_s:g} s"
+    )
+
+
 def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> ExperimentResult:
     marker = f"chaos-{run_id[-8:]}-{exp.name}"
     journal_path = out / f"{exp.name}.journal.json"
@@ -201,6 +223,9 @@ def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> Exp
                 f"did not recover by itself within {recovery['waited_s']:.0f} s; "
                 "the rollback restored it"
             )
+    late = late_recovery(exp, ttr if fault is not None else None)
+    if late:
+        finding = late + ("; " + finding if finding else "")
     service = service_output(journal)
     if (
         fault
