@@ -38,7 +38,7 @@ help: ## Show the targets
 	@echo "  knobs: INVENTORY=$(INVENTORY) LIMIT= TAGS= ARGS="
 
 .PHONY: deps
-deps: ## Install the machine's packages the lab and the build need (apt, root)
+deps: prometheus-tools ## Install the machine's packages the lab and the build need (apt, root)
 	@missing=$$(for p in $(APT_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  [ "$$(id -u)" = 0 ] || { echo "deps: missing $$missing; run as root: apt-get install $$missing" >&2; exit 3; }; \
@@ -110,11 +110,30 @@ bench-gate: venv ## Exit 1 when a stage of NEW is >25 % slower than in BASE: mak
 	@[ -n "$(BASE)" ] && [ -n "$(NEW)" ] || { echo "bench-gate: set BASE=<bench.json> NEW=<bench.json>" >&2; exit 2; }
 	$(BIN)/opsproof bench gate $(BASE) $(NEW) --threshold $(or $(THRESHOLD),0.25)
 
-# The four linters are independent: `make lint` runs them side by side (each one's output
+# promtool and amtool from Debian's own packages, unpacked into build/ (never installed: the
+# packages would start a Prometheus and an Alertmanager on this machine).
+PROM_TOOLS := build/prometheus-tools
+PROMTOOL := $(PROM_TOOLS)/usr/bin/promtool
+AMTOOL := $(PROM_TOOLS)/usr/bin/amtool
+PROM_RULES := roles/prometheus/files/rules
+# Alertmanager configurations amtool checks (the prometheus role's).
+AM_CONFIGS = $(wildcard roles/prometheus/files/alertmanager*.yml)
+$(PROM_TOOLS)/.unpacked:
+	rm -rf $(PROM_TOOLS) $(PROM_TOOLS).dl && mkdir -p $(PROM_TOOLS).dl
+	cd $(PROM_TOOLS).dl && { apt-get download prometheus prometheus-alertmanager 2>/dev/null \
+	  || { apt-get update -qq && apt-get download prometheus prometheus-alertmanager; }; }
+	for deb in $(PROM_TOOLS).dl/*.deb; do dpkg-deb -x "$$deb" $(PROM_TOOLS); done
+	rm -rf $(PROM_TOOLS).dl
+	$(PROMTOOL) --version >/dev/null && $(AMTOOL) --version >/dev/null && touch $@
+
+.PHONY: prometheus-tools
+prometheus-tools: $(PROM_TOOLS)/.unpacked ## promtool and amtool (Debian's packages unpacked into build/, not installed)
+
+# The linters are independent: `make lint` runs them side by side (each one's output
 # kept together); ansible-lint is the long one, the others finish within its time.
-LINTERS := lint-yamllint lint-ansible lint-ruff lint-mypy
+LINTERS := lint-yamllint lint-ansible lint-ruff lint-mypy lint-prometheus
 .PHONY: lint $(LINTERS)
-lint: venv ## ansible-lint (production profile), yamllint, ruff, mypy
+lint: venv prometheus-tools ## ansible-lint (production profile), yamllint, ruff, mypy, promtool/amtool checks
 	$(MAKE) -j4 --output-sync=target $(LINTERS)
 lint-yamllint:
 	$(BIN)/yamllint -s .
@@ -125,10 +144,14 @@ lint-ruff:
 	$(BIN)/ruff format --check src tests checks loadtests
 lint-mypy:
 	$(BIN)/mypy
+lint-prometheus:
+	$(PROMTOOL) check rules $(PROM_RULES)/*.yml
+	$(if $(AM_CONFIGS),$(AMTOOL) check-config $(AM_CONFIGS),@echo "amtool: no Alertmanager configuration in roles/prometheus yet")
 
 .PHONY: unit
-unit: venv ## The project's own unit tests (no lab needed)
+unit: venv prometheus-tools ## The project's own unit tests (no lab needed), promtool's alert rule tests
 	$(BIN)/pytest -q tests/unit
+	$(PROMTOOL) test rules tests/promtool/*.yml
 
 .PHONY: e2e
 e2e: deps venv ## End-to-end tests on the lab (provision, idempotence, check mode, login)
