@@ -104,6 +104,12 @@ def sudo(
     return done
 
 
+def require_command(host: str, command: str, problem: str, *, fix: str) -> None:
+    """Fail naming `problem` when `command` is not on the host (a fault's tool)."""
+    if sudo(host, f"command -v {shlex.quote(command)}", check=False).rc != 0:
+        raise OpsproofError(f"chaos: {problem}", fix=fix)
+
+
 def address(host: str) -> str:
     return resolve_host(host).address
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import shlex
 import time
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from opsproof.chaos import context
-from opsproof.chaos.residue import Residue, clear_or_fail
+from opsproof.chaos.residue import Residue, clear_or_fail, file_residue, unit_residue
 from opsproof.chaos.residue import clear as clear_residues
-from opsproof.errors import OpsproofError
 
 QUEUE = 7
 CHAIN = "OPSPROOF_CHAOS"
@@ -55,25 +55,13 @@ RESIDUES: dict[str, tuple[Residue, ...]] = {
             ),
             remove="nft delete table ip mangle",
         ),
-        Residue(
-            name="latency-delayer",
-            what=f"the NFQUEUE delayer: transient unit {DELAY_UNIT} (running or failed) or "
-            "its process",
-            detect=(
-                f"systemctl is-active --quiet {DELAY_UNIT} || "
-                f"systemctl is-failed --quiet {DELAY_UNIT} || pgrep -f '{DELAYER_PROCESS}'"
-            ),
-            remove=(
-                f"systemctl stop {DELAY_UNIT}; systemctl reset-failed {DELAY_UNIT}; "
-                f"pkill -f '{DELAYER_PROCESS}'; true"
-            ),
+        unit_residue(
+            "latency-delayer",
+            f"the NFQUEUE delayer: transient unit {DELAY_UNIT} (running or failed) or its process",
+            DELAY_UNIT,
+            process=DELAYER_PROCESS,
         ),
-        Residue(
-            name="latency-delayer-script",
-            what=f"the delayer's code {DELAYER}",
-            detect=f"[ -e {DELAYER} ]",
-            remove=f"rm -f {DELAYER}",
-        ),
+        file_residue("latency-delayer-script", f"the delayer's code {DELAYER}", DELAYER),
         Residue(
             name="latency-netem",
             what="a tc netem qdisc (under its prio root), where the kernel has netem",
@@ -88,6 +76,15 @@ RESIDUES: dict[str, tuple[Residue, ...]] = {
 }
 
 
+@dataclass(frozen=True)
+class Mechanism:
+    """How the delay is made on a host: its name in the results and the commands (as root,
+    in order) that install it. Whatever they leave, `clear` removes (RESIDUES)."""
+
+    name: str
+    install: tuple[str, ...]
+
+
 def has_netem(host: str) -> bool:
     probe = context.sudo(
         host,
@@ -99,12 +96,42 @@ def has_netem(host: str) -> bool:
     return probe.rc == 0
 
 
-def _iptables_script(peer: str, port: int) -> str:
-    return (
-        f"iptables -t mangle -N {CHAIN} && "
-        f"iptables -t mangle -A {CHAIN} -d {peer} -p tcp --dport {port} "
-        f"-j NFQUEUE --queue-num {QUEUE} --queue-bypass && "
-        f"iptables -t mangle -I OUTPUT -j {CHAIN}"
+def netem(host: str, peer_ip: str, delay: float) -> Mechanism:
+    """A prio root qdisc on the route's device, netem on one band, a u32 filter to the peer."""
+    route = context.sudo(host, f"ip -o route get {peer_ip}").stdout.split()
+    dev = route[route.index("dev") + 1]
+    return Mechanism(
+        f"tc netem delay {delay:.0f}ms",
+        (
+            f"tc qdisc add dev {dev} root handle 1: prio && "
+            f"tc qdisc add dev {dev} parent 1:3 handle 30: netem delay {delay:.0f}ms && "
+            f"tc filter add dev {dev} parent 1:0 protocol ip u32 match ip dst {peer_ip}/32 "
+            "flowid 1:3",
+        ),
+    )
+
+
+def nfqueue(host: str, peer_ip: str, port: int, delay: float, held: int) -> Mechanism:
+    """The delayer in a transient unit (given half a second to bind its queue), then the
+    rules that send packets to the peer's port to it."""
+    context.require_command(
+        host,
+        "iptables",
+        f"{host} has neither netem nor iptables for the NFQUEUE delayer",
+        fix="enable chaos_tools for the host (it installs iptables), make provision",
+    )
+    code = resources.files("opsproof.chaos.remote").joinpath("nfq_delay.py").read_text()
+    return Mechanism(
+        f"iptables NFQUEUE + userspace delayer {delay:.0f} ms (no netem)",
+        (
+            f"printf %s {shlex.quote(code)} > {DELAYER}",
+            f"systemd-run --quiet --unit={DELAY_UNIT} -p RuntimeMaxSec={held + 30} "
+            f"python3 {DELAYER} {QUEUE} {delay:.0f} {held + 5} && sleep 0.5",
+            f"iptables -t mangle -N {CHAIN} && "
+            f"iptables -t mangle -A {CHAIN} -d {peer_ip} -p tcp --dport {port} "
+            f"-j NFQUEUE --queue-num {QUEUE} --queue-bypass && "
+            f"iptables -t mangle -I OUTPUT -j {CHAIN}",
+        ),
     )
 
 
@@ -121,38 +148,15 @@ def latency(
     delay = max(1.0, min(float(delay_ms), 5000.0))
     held = int(max(1, min(float(duration_s), 180)))
     peer_ip = context.address(peer)
-    netem = has_netem(host)
+    if has_netem(host):
+        mechanism = netem(host, peer_ip, delay)
+    else:
+        mechanism = nfqueue(host, peer_ip, port, delay, held)
     clear(host)
     injected = time.time()
     try:
-        if netem:
-            mechanism = f"tc netem delay {delay:.0f}ms"
-            route = context.sudo(host, f"ip -o route get {peer_ip}").stdout.split()
-            dev = route[route.index("dev") + 1]
-            context.sudo(
-                host,
-                f"tc qdisc add dev {dev} root handle 1: prio && "
-                f"tc qdisc add dev {dev} parent 1:3 handle 30: netem delay {delay:.0f}ms && "
-                f"tc filter add dev {dev} parent 1:0 protocol ip u32 match ip dst {peer_ip}/32 "
-                "flowid 1:3",
-            )
-        else:
-            mechanism = f"iptables NFQUEUE + userspace delayer {delay:.0f} ms (no netem)"
-            have = context.sudo(host, "command -v iptables", check=False)
-            if have.rc != 0:
-                raise OpsproofError(
-                    f"chaos: {host} has neither netem nor iptables for the NFQUEUE delayer",
-                    fix="enable chaos_tools for the host (it installs iptables), make provision",
-                )
-            code = resources.files("opsproof.chaos.remote").joinpath("nfq_delay.py").read_text()
-            context.sudo(host, f"printf %s {shlex.quote(code)} > {DELAYER}")
-            context.sudo(
-                host,
-                f"systemd-run --quiet --unit={DELAY_UNIT} -p RuntimeMaxSec={held + 30} "
-                f"python3 {DELAYER} {QUEUE} {delay:.0f} {held + 5}",
-            )
-            time.sleep(0.5)
-            context.sudo(host, _iptables_script(peer_ip, port))
+        for command in mechanism.install:
+            context.sudo(host, command)
         injected = time.time()
         time.sleep(held)
     finally:
@@ -162,7 +166,7 @@ def latency(
         "cleared_at": time.time(),
         "held_s": held,
         "delay_ms": delay,
-        "mechanism": mechanism,
+        "mechanism": mechanism.name,
     }
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from opsproof import placement
 from opsproof.chaos import context
 from opsproof.chaos.faults_process import SERVICE_RESIDUES, main_pid, restart_count
-from opsproof.chaos.residue import Residue, clear_or_fail
+from opsproof.chaos.residue import Residue, clear_or_fail, file_residue
 from opsproof.errors import OpsproofError, PreconditionError
 
 JVM_GROUP = placement.group_of("tomcat")  # the hosts that run the JVM (playbooks/site.yml)
@@ -39,12 +39,8 @@ _JVM_JAR = (
 # on the list: one written by a real OutOfMemoryError is evidence an operator needs.
 RESIDUES: dict[str, tuple[Residue, ...]] = {
     "exhaust_heap": (
-        Residue(
-            name="oom-attacher",
-            what=f"the JVM attach helper {ATTACHER}",
-            detect=f"[ -e {ATTACHER} ]",
-            remove=f"rm -f {ATTACHER}",
-            groups=(JVM_GROUP,),
+        file_residue(
+            "oom-attacher", f"the JVM attach helper {ATTACHER}", ATTACHER, groups=(JVM_GROUP,)
         ),
         Residue(
             name="oom-agent-jar",

@@ -13,8 +13,8 @@ import time
 from typing import Any
 
 from opsproof.chaos import context
-from opsproof.chaos.residue import Residue, clear_or_fail
-from opsproof.errors import ConfigError, OpsproofError
+from opsproof.chaos.residue import Residue, clear_or_fail, file_residue, unit_residue
+from opsproof.errors import ConfigError
 
 FILL_NAME = ".opsproof-chaos-fill"
 CPU_UNIT = "opsproof-chaos-cpu"
@@ -25,21 +25,17 @@ FILL_DIRS = ("/srv/data",)
 
 def fill_residue(volume: str) -> Residue:
     """The disk fill's file on `volume` (the mount point the fill found)."""
-    fill = shlex.quote(f"{volume.rstrip('/')}/{FILL_NAME}")
-    return Residue(
-        name="fill-file" + volume.rstrip("/").replace("/", "-"),
-        what=f"the disk fill's file {volume.rstrip('/')}/{FILL_NAME}",
-        detect=f"[ -e {fill} ]",
-        remove=f"rm -f {fill}",
+    fill = f"{volume.rstrip('/')}/{FILL_NAME}"
+    return file_residue(
+        "fill-file" + volume.rstrip("/").replace("/", "-"),
+        f"the disk fill's file {fill}",
+        shlex.quote(fill),
     )
 
 
 # What each fault action can leave behind (opsproof.chaos.residue).
-CPU_STRESS = Residue(
-    name="cpu-stress",
-    what=f"stress-ng in the transient unit {CPU_UNIT} (running or failed)",
-    detect=f"systemctl is-active --quiet {CPU_UNIT} || systemctl is-failed --quiet {CPU_UNIT}",
-    remove=f"systemctl stop {CPU_UNIT}; systemctl reset-failed {CPU_UNIT}; true",
+CPU_STRESS = unit_residue(
+    "cpu-stress", f"stress-ng in the transient unit {CPU_UNIT} (running or failed)", CPU_UNIT
 )
 RESIDUES: dict[str, tuple[Residue, ...]] = {
     "fill_volume": tuple(fill_residue(d) for d in FILL_DIRS),
@@ -108,12 +104,12 @@ def verify_volume(host: str, path: str = "/srv/data") -> dict[str, Any]:
 def cpu_stress(host: str, duration_s: float = 30, workers: int = 0) -> dict[str, Any]:
     """stress-ng on every CPU (workers=0) for duration_s, in a transient unit."""
     held = int(max(1, min(float(duration_s), 300)))
-    have = context.sudo(host, "command -v stress-ng", check=False)
-    if have.rc != 0:
-        raise OpsproofError(
-            f"chaos: stress-ng is not installed on {host}",
-            fix="add stress-ng to baseline_extra_packages for the host and run make provision",
-        )
+    context.require_command(
+        host,
+        "stress-ng",
+        f"stress-ng is not installed on {host}",
+        fix="add stress-ng to baseline_extra_packages for the host and run make provision",
+    )
     context.sudo(host, f"systemctl stop {CPU_UNIT}; systemctl reset-failed {CPU_UNIT}", check=False)
     injected = time.time()
     try:

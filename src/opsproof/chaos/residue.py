@@ -40,6 +40,22 @@ class Residue:
         return not self.groups or bool(set(self.groups) & set(groups))
 
 
+def file_residue(name: str, what: str, path: str, *, groups: tuple[str, ...] = ()) -> Residue:
+    """A file the fault wrote (a helper script, a jar, a fill file)."""
+    return Residue(name, what, detect=f"[ -e {path} ]", remove=f"rm -f {path}", groups=groups)
+
+
+def unit_residue(name: str, what: str, unit: str, *, process: str | None = None) -> Residue:
+    """A transient systemd unit the fault started (running or failed), and, when its process
+    can outlive it, the process (`process`: a pgrep -f pattern)."""
+    detect = f"systemctl is-active --quiet {unit} || systemctl is-failed --quiet {unit}"
+    remove = f"systemctl stop {unit}; systemctl reset-failed {unit}"
+    if process:
+        detect += f" || pgrep -f '{process}'"
+        remove += f"; pkill -f '{process}'"
+    return Residue(name, what, detect=detect, remove=remove + "; true")
+
+
 @dataclass(frozen=True)
 class Cleared:
     """What `clear` found on one host: removed, and still present after the removal."""
