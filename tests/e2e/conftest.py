@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from opsproof import placement
 from opsproof.lab.config import load_spec
 from opsproof.playbook_log import RECAP  # the one reader of an ansible-playbook log
 
@@ -92,8 +93,10 @@ def provisioned() -> Run:
 
 
 # Every lab host and its address, from the one description of the lab.
-ADDRESS = {h.name: str(h.address) for h in load_spec(REPO / "inventories/lab/lab.yml").hosts}
-DB = ADDRESS["db01"]
+LAB = load_spec(REPO / "inventories/lab/lab.yml")
+ADDRESS = {h.name: str(h.address) for h in LAB.hosts}
+# The database host: the first lab host in the group site.yml runs postgresql on.
+DB = next(str(h.address) for h in LAB.hosts if placement.group_of("postgresql") in h.groups)
 
 
 def on(address: str, command: str, timeout: float = 600) -> Run:
@@ -124,7 +127,7 @@ def tcp_state(source: str | None, address: str, port: int) -> str:
 
 
 def psql(sql: str, database: str = "platform") -> list[str]:
-    """Rows of one query on db01, as the postgres superuser over the local socket."""
+    """Rows of one query on the database host, as the postgres superuser over the local socket."""
     run = on(
         DB,
         f"cd /tmp && sudo -n -u postgres psql -XAt -v ON_ERROR_STOP=1 -d {database} "
