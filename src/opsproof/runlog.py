@@ -29,11 +29,10 @@ from opsproof.results import (
 
 
 @dataclass(frozen=True)
-class ParsedLog:
-    steps: tuple[StepResult, ...]
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
-    total_s: float | None
+class ParsedLog(playbook_log.Timeline):
+    """The log's timeline and its steps: per play and host."""
+
+    steps: tuple[StepResult, ...] = ()
 
 
 def parse_log(text: str) -> ParsedLog:
@@ -64,7 +63,9 @@ def parse_log(text: str) -> ParsedLog:
         )
         for (play_name, host), row in counts.items()
     )
-    return ParsedLog(steps, timeline.started_at, timeline.finished_at, timeline.total_s)
+    return ParsedLog(
+        timeline.tasks, timeline.started_at, timeline.finished_at, timeline.total_s, steps
+    )
 
 
 def results_from_log(

@@ -186,6 +186,36 @@ def _pct(done: float, due: float) -> float:
     return round(100.0 * done / due, 1) if due else 0.0
 
 
+def _unevidenced(goal_id: str, target: str, detail: Mapping[str, Any] | None = None) -> Goal:
+    """A goal the period holds no evidence for: nothing measured, not met."""
+    return Goal(goal_id, target, "", None, False, False, (), detail or {})
+
+
+def _pct_goal(
+    goal_id: str,
+    floor_pct: float,
+    done: int,
+    due: int,
+    *,
+    evidence: bool,
+    sources: tuple[str, ...],
+    detail: Mapping[str, Any],
+) -> Goal:
+    """done of due as a percentage, met at or above floor_pct; nothing measured without
+    evidence."""
+    value = _pct(done, due) if evidence else None
+    return Goal(
+        goal_id,
+        f">= {floor_pct:g} %",
+        f"{value:.1f} % ({done}/{due})" if value is not None else "",
+        value,
+        value is not None and value >= floor_pct,
+        value is not None,
+        sources,
+        detail,
+    )
+
+
 def inspected_hosts(run: SourceRun, max_errors: int) -> set[str]:
     """Hosts the inspection covered: they have checks, at most max_errors could not run."""
     checks = [r for r in run.doc.results if isinstance(r, CheckResult)]
@@ -288,34 +318,29 @@ def score(rules: Rules, inp: Inputs) -> list[Goal]:
         due_total += due
         done_total += done
     plan_src = (*insp_src, *db_src, *chaos_src)
-    has_plan_evidence = bool(sel.inspections or db_records or sel.chaos)
-    value = _pct(done_total, due_total) if has_plan_evidence else None
     goals.append(
-        Goal(
+        _pct_goal(
             "planned_om",
-            f">= {rules.planned_pct:g} %",
-            f"{value:.1f} % ({done_total}/{due_total})" if value is not None else "",
-            value,
-            value is not None and value >= rules.planned_pct,
-            value is not None,
-            plan_src,
-            {"rows": rows},
+            rules.planned_pct,
+            done_total,
+            due_total,
+            evidence=bool(sel.inspections or db_records or sel.chaos),
+            sources=plan_src,
+            detail={"rows": rows},
         )
     )
 
     # 2. monthly inspection of every host
     insp_done = sum(1 for m in months_due if m in covered)
-    value = _pct(insp_done, len(months_due)) if sel.inspections else None
     goals.append(
-        Goal(
+        _pct_goal(
             "monthly_inspection",
-            f">= {rules.inspection_pct:g} %",
-            f"{value:.1f} % ({insp_done}/{len(months_due)})" if value is not None else "",
-            value,
-            value is not None and value >= rules.inspection_pct,
-            value is not None,
-            insp_src,
-            {
+            rules.inspection_pct,
+            insp_done,
+            len(months_due),
+            evidence=bool(sel.inspections),
+            sources=insp_src,
+            detail={
                 "months_due": months_due,
                 "covered": {m: covered.get(m, []) for m in months_due},
                 "hosts": list(inp.hosts),
@@ -326,15 +351,8 @@ def score(rules: Rules, inp: Inputs) -> list[Goal]:
     # 3. no major failure: only from an incident log
     if inp.incidents is None:
         goals.append(
-            Goal(
-                "no_major_failure",
-                f"<= {rules.max_major} > {rules.major_outage_min:g} min",
-                "",
-                None,
-                False,
-                False,
-                (),
-                {},
+            _unevidenced(
+                "no_major_failure", f"<= {rules.max_major} > {rules.major_outage_min:g} min"
             )
         )
     else:
@@ -365,16 +383,7 @@ def score(rules: Rules, inp: Inputs) -> list[Goal]:
     sources = (*chaos_src, *((inp.incidents_dest,) if inc and inp.incidents_dest else ()))
     if not detect:
         goals.append(
-            Goal(
-                "fault_handling",
-                f"<= {rules.detect_s:g} s / <= {rules.recover_s:g} s",
-                "",
-                None,
-                False,
-                False,
-                (),
-                {},
-            )
+            _unevidenced("fault_handling", f"<= {rules.detect_s:g} s / <= {rules.recover_s:g} s")
         )
     else:
         never = sum(1 for v in recover if v is None)
@@ -407,34 +416,18 @@ def score(rules: Rules, inp: Inputs) -> list[Goal]:
     # 5. satisfaction: the survey only; Apdex is a technical proxy beside it, never the result
     apdex = latest_apdex(sel.perf)
     proxy = {"apdex": apdex, "source": f"{sel.perf.dest}/results.json" if sel.perf else None}
-    if inp.survey is None or not inp.survey:
-        goals.append(
-            Goal(
-                "satisfaction",
-                f">= {rules.satisfaction_pct:g} %",
-                "",
-                None,
-                False,
-                False,
-                (),
-                {"proxy": proxy},
-            )
+    survey = inp.survey or ()
+    goals.append(
+        _pct_goal(
+            "satisfaction",
+            rules.satisfaction_pct,
+            sum(1 for r in survey if r >= rules.satisfied_from),
+            len(survey),
+            evidence=bool(survey),
+            sources=(inp.survey_dest,) if survey and inp.survey_dest else (),
+            detail={"proxy": proxy},
         )
-    else:
-        happy = sum(1 for r in inp.survey if r >= rules.satisfied_from)
-        value = _pct(happy, len(inp.survey))
-        goals.append(
-            Goal(
-                "satisfaction",
-                f">= {rules.satisfaction_pct:g} %",
-                f"{value:.1f} % ({happy}/{len(inp.survey)})",
-                value,
-                value >= rules.satisfaction_pct,
-                True,
-                (inp.survey_dest,) if inp.survey_dest else (),
-                {"proxy": proxy},
-            )
-        )
+    )
     return goals
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from opsproof.errors import ConfigError
+
+_T = TypeVar("_T")
 
 _HOSTNAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 _IFNAME = re.compile(r"^[a-zA-Z0-9_-]{1,15}$")
@@ -59,15 +62,42 @@ def _require(mapping: dict[str, Any], key: str, where: str, source: Path) -> Any
     return mapping[key]
 
 
-def _number(value: Any, where: str, source: Path, *, lo: float, hi: float) -> float:
+def _parsed(
+    parse: Callable[[str], _T],
+    mapping: dict[str, Any],
+    key: str,
+    where: str,
+    source: Path,
+    fix: str,
+) -> _T:
+    """mapping[key] read by `parse` (an address or network), or one error naming the field."""
+    try:
+        return parse(str(_require(mapping, key, where, source)))
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {where}.{key} is invalid: {exc}", fix=fix) from exc
+
+
+def _number(
+    mapping: dict[str, Any],
+    key: str,
+    default: float,
+    where: str,
+    source: Path,
+    *,
+    lo: float,
+    hi: float,
+) -> float:
+    """mapping[key] (default when absent), a number between lo and hi."""
+    value = mapping.get(key, default)
+    field = f"{where}.{key}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(
-            f"{source}: {where} must be a number, got {value!r}",
-            fix=f"set {where} to a number between {lo} and {hi}",
+            f"{source}: {field} must be a number, got {value!r}",
+            fix=f"set {field} to a number between {lo} and {hi}",
         )
     if not lo <= value <= hi:
         raise ConfigError(
-            f"{source}: {where}={value} is out of range", fix=f"set {where} between {lo} and {hi}"
+            f"{source}: {field}={value} is out of range", fix=f"set {field} between {lo} and {hi}"
         )
     return float(value)
 
@@ -86,23 +116,17 @@ def parse_spec(data: Any, source: Path) -> LabSpec:
             f"{source}: lab.bridge={bridge!r} is not a valid interface name",
             fix="use 1-15 letters, digits, '-' or '_'",
         )
-    try:
-        subnet = ipaddress.IPv4Network(str(_require(lab, "subnet", "lab", source)))
-    except ValueError as exc:
-        raise ConfigError(
-            f"{source}: lab.subnet is invalid: {exc}", fix="write a network such as 10.200.0.0/24"
-        ) from exc
+    subnet = _parsed(
+        ipaddress.IPv4Network, lab, "subnet", "lab", source, "write a network such as 10.200.0.0/24"
+    )
     if not subnet.is_private or subnet.prefixlen > 29:
         raise ConfigError(
             f"{source}: lab.subnet={subnet} must be a private network of /29 or larger",
             fix="use a private range such as 10.200.0.0/24",
         )
-    try:
-        gateway = ipaddress.IPv4Address(str(_require(lab, "gateway", "lab", source)))
-    except ValueError as exc:
-        raise ConfigError(
-            f"{source}: lab.gateway is invalid: {exc}", fix="write an address inside lab.subnet"
-        ) from exc
+    gateway = _parsed(
+        ipaddress.IPv4Address, lab, "gateway", "lab", source, "write an address inside lab.subnet"
+    )
     usable = set(subnet.hosts())
     if gateway not in usable:
         raise ConfigError(
@@ -115,9 +139,7 @@ def parse_spec(data: Any, source: Path) -> LabSpec:
             f"{source}: lab.suite={suite!r} is not supported",
             fix=f"use one of: {', '.join(_SUITES)}",
         )
-    port = int(
-        _number(lab.get("apt_proxy_port", 3142), "lab.apt_proxy_port", source, lo=1024, hi=65535)
-    )
+    port = int(_number(lab, "apt_proxy_port", 3142, "lab", source, lo=1024, hi=65535))
     data_mount = str(lab.get("data_mount", "/srv/data"))
     if not data_mount.startswith("/") or data_mount == "/":
         raise ConfigError(
@@ -126,13 +148,7 @@ def parse_spec(data: Any, source: Path) -> LabSpec:
         )
 
     reserve = int(
-        _number(
-            lab.get("controller_reserve_mb", 4096),
-            "lab.controller_reserve_mb",
-            source,
-            lo=512,
-            hi=1024 * 1024,
-        )
+        _number(lab, "controller_reserve_mb", 4096, "lab", source, lo=512, hi=1024 * 1024)
     )
 
     raw_hosts = data.get("hosts")
@@ -152,13 +168,9 @@ def parse_spec(data: Any, source: Path) -> LabSpec:
             )
         if not isinstance(raw, dict):
             raise ConfigError(f"{source}: {where} must be a mapping", fix="see the example lab.yml")
-        try:
-            address = ipaddress.IPv4Address(str(_require(raw, "address", where, source)))
-        except ValueError as exc:
-            raise ConfigError(
-                f"{source}: {where}.address is invalid: {exc}",
-                fix=f"use an address inside {subnet}",
-            ) from exc
+        address = _parsed(
+            ipaddress.IPv4Address, raw, "address", where, source, f"use an address inside {subnet}"
+        )
         if address not in usable:
             raise ConfigError(
                 f"{source}: {where}.address={address} is outside {subnet}",
@@ -180,26 +192,12 @@ def parse_spec(data: Any, source: Path) -> LabSpec:
                 name=name,
                 address=address,
                 groups=tuple(groups),
-                cpu_cores=_number(
-                    raw.get("cpu_cores", 1.0), f"{where}.cpu_cores", source, lo=0.1, hi=64
-                ),
+                cpu_cores=_number(raw, "cpu_cores", 1.0, where, source, lo=0.1, hi=64),
                 memory_mb=int(
-                    _number(
-                        raw.get("memory_mb", 1024),
-                        f"{where}.memory_mb",
-                        source,
-                        lo=256,
-                        hi=1024 * 1024,
-                    )
+                    _number(raw, "memory_mb", 1024, where, source, lo=256, hi=1024 * 1024)
                 ),
                 data_volume_mb=int(
-                    _number(
-                        raw.get("data_volume_mb", 512),
-                        f"{where}.data_volume_mb",
-                        source,
-                        lo=64,
-                        hi=1024 * 1024,
-                    )
+                    _number(raw, "data_volume_mb", 512, where, source, lo=64, hi=1024 * 1024)
                 ),
             )
         )
