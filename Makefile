@@ -270,6 +270,10 @@ $(OSCAL_SCHEMA): | $(BIN)/.installed
 .PHONY: oscal-schema
 oscal-schema: $(OSCAL_SCHEMA) ## NIST's OSCAL assessment-results JSON schema -> build/oscal/ (from PyPI)
 
+.PHONY: dashboard
+dashboard: venv ## The key graphs from Prometheus as one HTML page (inline SVG) -> reports/dashboard/<date>/index.html (HOURS=6)
+	$(BIN)/opsproof dashboard -i $(INVENTORY) --hours $(or $(HOURS),6)
+
 PERIOD ?=
 .PHONY: evidence
 evidence: venv ## The evidence pack: make evidence [PERIOD=YYYY-MM|YYYY] [LANG_RECORD=en] [FORCE=1] [SIGN_KEY= SURVEY= INCIDENTS=]

@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from opsproof.chaos import runner as chaos_runner
     from opsproof.controls import cli as controls_cli
+    from opsproof.dashboard import cli as dashboard_cli
     from opsproof.evidence import cli as evidence_cli
     from opsproof.lab import cli as lab_cli
     from opsproof.perf import cli as perf_cli
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     perf_cli.register(groups)
     explain_cli.register(groups)
     tuning.register(groups)
+    dashboard_cli.register(groups)
     return parser
 
 
