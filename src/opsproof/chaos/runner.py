@@ -82,28 +82,25 @@ def _activities(entries: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return [e for e in entries or [] if isinstance(e, dict)]
 
 
-def fault_output(journal: dict[str, Any]) -> dict[str, Any] | None:
+def _output_with(journal: dict[str, Any], *keys: str) -> dict[str, Any] | None:
+    """The output of the first activity that ran and returned a mapping with every key."""
     for entry in _activities(journal.get("run")):
         out = entry.get("output")
-        if isinstance(out, dict) and "injected_at" in out:
+        if isinstance(out, dict) and all(k in out for k in keys):
             return out
     return None
+
+
+def fault_output(journal: dict[str, Any]) -> dict[str, Any] | None:
+    return _output_with(journal, "injected_at")
 
 
 def recovery_output(journal: dict[str, Any]) -> dict[str, Any] | None:
-    for entry in _activities(journal.get("run")):
-        out = entry.get("output")
-        if isinstance(out, dict) and "recovered" in out:
-            return out
-    return None
+    return _output_with(journal, "recovered")
 
 
 def service_output(journal: dict[str, Any]) -> dict[str, Any] | None:
-    for entry in _activities(journal.get("run")):
-        out = entry.get("output")
-        if isinstance(out, dict) and "restarts" in out and "active" in out:
-            return out
-    return None
+    return _output_with(journal, "restarts", "active")
 
 
 def rollbacks_verified(journal: dict[str, Any]) -> bool:
