@@ -157,6 +157,12 @@ unit: venv prometheus-tools ## The project's own unit tests (no lab needed), pro
 e2e: deps venv ## End-to-end tests on the lab (provision, idempotence, check mode, login)
 	$(BIN)/pytest -q -m e2e tests/e2e $(ARGS)
 
+SLO ?= 0.999
+.PHONY: availability
+availability: venv ## Each subsystem's availability this month (PERIOD=YYYY-MM) from Prometheus's probes vs the SLO (SLO=0.999) -> reports/availability/
+	$(BIN)/opsproof availability -i $(INVENTORY) --slo $(SLO) $(if $(PERIOD),--period $(PERIOD)) \
+	  --out reports/availability/$(or $(PERIOD),$$(TZ=Asia/Shanghai date +%Y-%m))-$$(date -u +%Y%m%dT%H%M%SZ).json
+
 .PHONY: probe
 probe: venv ## Median latency of every platform endpoint, one request at a time (ROUNDS=15)
 	$(BIN)/opsproof probe -i $(INVENTORY) $(call OPT,ROUNDS,--rounds)

@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     from opsproof.dashboard import cli as dashboard_cli
     from opsproof.evidence import cli as evidence_cli
     from opsproof.lab import cli as lab_cli
+    from opsproof.monitoring import availability
     from opsproof.perf import cli as perf_cli
     from opsproof.perf import explain_cli, tuning
     from opsproof.results import cli as results_cli
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cli.register(groups)
     tuning.register(groups)
     dashboard_cli.register(groups)
+    availability.register(groups)
     return parser
 
 

@@ -8,6 +8,7 @@ from opsproof.results.environment import (
 )
 from opsproof.results.model import (
     SCHEMA_VERSION,
+    AvailabilityResult,
     CapacityResult,
     CapacityStep,
     CheckResult,
@@ -38,6 +39,7 @@ from opsproof.results.validate import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AvailabilityResult",
     "CapacityResult",
     "CapacityStep",
     "CheckResult",

@@ -24,7 +24,15 @@ from opsproof.results.codec import parse_timestamp as parse_timestamp
 SCHEMA_VERSION = "1.0"
 
 RunKind = Literal[
-    "inspection", "loadtest", "chaos", "provision", "perf-compare", "explain", "bench", "capacity"
+    "inspection",
+    "loadtest",
+    "chaos",
+    "provision",
+    "perf-compare",
+    "explain",
+    "bench",
+    "capacity",
+    "availability",
 ]
 Severity = Literal["critical", "high", "medium", "low", "info"]
 Status = Literal["pass", "warn", "fail", "waived", "not-applicable", "error"]
@@ -276,6 +284,28 @@ class ResourceResult(Record):
     detail: JSONValue = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class AvailabilityResult(Record):
+    """One subsystem's availability over a period from the blackbox probes, vs the SLO."""
+
+    TYPE: ClassVar[str] = "availability"
+
+    subsystem: str
+    period: str  # YYYY-MM (or YYYY)
+    window_start: dt.datetime
+    window_end: dt.datetime
+    slo: float
+    availability: float | None  # None: no probes of this subsystem
+    samples: int
+    covered_s: float
+    downtime_s: float | None
+    budget_s: float
+    budget_left_s: float | None
+    budget_left: float | None
+    within_slo: bool | None
+    finding: str | None = None
+
+
 Result: TypeAlias = (
     CheckResult
     | Measurement
@@ -287,6 +317,7 @@ Result: TypeAlias = (
     | CapacityStep
     | CapacityResult
     | ResourceResult
+    | AvailabilityResult
 )
 
 RESULT_TYPES: Mapping[str, type[Result]] = {
@@ -302,6 +333,7 @@ RESULT_TYPES: Mapping[str, type[Result]] = {
         CapacityStep,
         CapacityResult,
         ResourceResult,
+        AvailabilityResult,
     )
 }
 
