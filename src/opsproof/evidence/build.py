@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from opsproof import text
 from opsproof.errors import ConfigError, OpsproofError
 from opsproof.evidence import collect, kpi, oscal, report, sign, sums
 from opsproof.evidence.period import TZ, Period
@@ -36,7 +37,7 @@ class BuildOptions:
     sources: tuple[Path, ...]
     rules: Path
     inventory: str
-    lang: report.Lang = "zh"
+    lang: text.Lang = "zh"
     survey: Path | None = None
     incidents: Path | None = None
     sign_key: Path | None = None

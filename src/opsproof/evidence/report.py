@@ -14,102 +14,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from opsproof import placement
+from opsproof import placement, text
 from opsproof.evidence.collect import HostRecords, Selection, SourceRun
 from opsproof.evidence.kpi import Goal, Incident, experiments
 from opsproof.evidence.period import TZ, Period
 from opsproof.results import CheckResult, Comparison, LoadResult
+from opsproof.text import Lang
 
-Lang = Literal["zh", "en"]
 STATUSES = ("pass", "warn", "fail", "waived", "not-applicable", "error")
 
-T: dict[str, tuple[str, str]] = {
-    "title": ("运维总结报告", "O&M summary report"),
-    "platform": ("合作交流综合信息服务平台", "Integrated information service platform"),
-    "period": ("报告期", "Period"),
-    "as_of": ("数据截至", "Records up to"),
-    "prepared": ("编制人", "Prepared by"),
-    "reviewed": ("审核人", "Reviewed by"),
-    "commit": ("配置版本", "Code version"),
-    "summary": ("一、总体情况", "1. Executive summary"),
-    "scope": ("二、运维范围与资产", "2. Scope and assets"),
-    "kpi": ("三、考核指标完成情况", "3. KPI scorecard"),
-    "inspections": ("四、巡检情况", "4. Inspections"),
-    "backups": ("五、备份与恢复演练", "5. Backups and restore drills"),
-    "patches": ("六、补丁情况", "6. Patches"),
-    "incidents": ("七、故障与应急演练", "7. Incidents and drills"),
-    "perf": ("八、性能优化前后对比", "8. Performance before and after"),
-    "problems": ("九、存在问题与改进计划", "9. Problems and improvement plan"),
-    "sign": ("十、签署", "10. Signatures"),
-    "no_evidence": ("无证据", "no evidence"),
-    "met": ("达标", "met"),
-    "not_met": ("未达标", "not met"),
-    "goal": ("指标", "Goal"),
-    "target": ("目标", "Target"),
-    "measured": ("实际", "Measured"),
-    "result": ("结论", "Result"),
-    "source": ("来源文件", "Source file"),
-    "host": ("主机", "Host"),
-    "groups": ("分组", "Groups"),
-    "os": ("操作系统", "OS"),
-    "middleware": ("中间件版本", "Middleware versions"),
-    "run": ("运行", "Run"),
-    "date": ("时间", "Time"),
-    "fixed": ("较上次已整改", "Fixed since the previous run"),
-    "open": ("未关闭问题", "Open findings"),
-    "waivers": ("豁免项", "Waivers"),
-    "expires": ("有效期至", "Expires"),
-    "approver": ("批准人", "Approved by"),
-    "owner": ("责任人", "Owner"),
-    "remedy": ("整改措施（豁免：工单）", "Remedy (waiver: ticket)"),
-    "due": ("完成期限", "Due"),
-    "control": ("检查项", "Control"),
-    "unit": ("任务", "Job"),
-    "duration": ("耗时(秒)", "Duration (s)"),
-    "backups_on_disk": ("现存备份", "Backups on disk"),
-    "last_drill": ("最近一次恢复演练", "Last restore drill"),
-    "pending": ("待装安全更新", "Pending security updates"),
-    "experiment": ("演练", "Drill"),
-    "detect": ("发现(秒)", "Detect (s)"),
-    "recover": ("恢复(秒)", "Recover (s)"),
-    "requests": ("故障期间请求", "Requests during fault"),
-    "error_rate": ("错误率", "Error rate"),
-    "lost": ("丢失写入", "Writes lost"),
-    "subsystem": ("子系统", "Subsystem"),
-    "baseline": ("优化前 p95(ms)", "Before p95 (ms)"),
-    "candidate": ("优化后 p95(ms)", "After p95 (ms)"),
-    "ratio": ("比值", "Ratio"),
-    "apdex": ("Apdex", "Apdex"),
-    "proxy": (
-        "Apdex 为技术代理指标（不是满意度调查结果）",
-        "Apdex is a technical proxy, not the survey result",
-    ),
-    "none": ("无", "none"),
-    "fingerprint": ("签名密钥指纹", "Signing key fingerprint"),
-    "unsigned": ("未签名", "not signed"),
-    "sums_note": (
-        "本证据包的全部文件由 SHA256SUMS 与 SM3SUMS 校验（见 docs/auditor.md）。",
-        "Every file of this pack is covered by SHA256SUMS and SM3SUMS (see docs/auditor.md).",
-    ),
-    "sign_line": (
-        "编制人签字：__________　　审核人签字：__________　　日期：__________",
-        "Prepared: __________    Reviewed: __________    Date: __________",
-    ),
-    "goals_met": ("考核指标达标", "goals met"),
-    "incident_log": ("事件记录", "Incident log"),
-    "planned_om": ("计划运维工作完成率", "Planned O&M done"),
-    "monthly_inspection": ("每月巡检覆盖全部服务器", "Monthly inspection of every server"),
-    "no_major_failure": ("全年无重大故障", "No major failure"),
-    "fault_handling": ("7x24 故障处理（发现/恢复）", "7x24 fault handling (detect / recover)"),
-    "satisfaction": ("用户满意度", "User satisfaction"),
-}
-
-
-def t(key: str, lang: Lang) -> str:
-    zh, en = T[key]
-    return zh if lang == "zh" else en
+# The wording (text.json's "summary_report" and "common" tables).
+t = text.lookup("summary_report")
 
 
 def e(value: object) -> str:
@@ -175,7 +91,7 @@ def render(inp: ReportInput, lang: Lang) -> str:
     # cover
     parts.append(
         f'<section class="cover"><h1>{e(t("title", lang))}</h1>'
-        f"<p class=big>{e(t('platform', lang))}</p><dl>"
+        f"<p class=big>{e(t('platform_name', lang))}</p><dl>"
         f"<dt>{e(t('period', lang))}</dt><dd>{e(inp.period.name)}</dd>"
         f"<dt>{e(t('as_of', lang))}</dt><dd>{e(local(inp.as_of))}</dd>"
         f"<dt>{e(t('prepared', lang))}</dt><dd>{e(inp.prepared_by)}</dd>"

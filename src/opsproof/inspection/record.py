@@ -18,65 +18,18 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from opsproof import text
 from opsproof.inspection.evaluate import by_host
 from opsproof.inspection.health import describe
 from opsproof.results.model import CheckResult, ResultsDocument
+from opsproof.text import Lang
 
-Lang = Literal["zh", "en"]
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 STATUSES = ("fail", "error", "warn", "waived", "pass", "not-applicable")
 
-TEXT: dict[str, dict[Lang, str]] = {
-    "title": {"zh": "巡检记录表", "en": "Inspection record"},
-    "platform": {"zh": "系统名称", "en": "Platform"},
-    "platform_name": {
-        "zh": "合作交流综合信息服务平台",
-        "en": "Integrated information service platform",
-    },
-    "period": {"zh": "巡检时间", "en": "Inspected"},
-    "inspector": {"zh": "巡检人", "en": "Inspector"},
-    "hosts": {"zh": "巡检主机", "en": "Hosts"},
-    "commit": {"zh": "配置版本", "en": "Code version"},
-    "summary": {"zh": "结果汇总", "en": "Summary"},
-    "severity": {"zh": "严重程度", "en": "Severity"},
-    "failures": {"zh": "不符合项（须整改）", "en": "Failures (to remedy)"},
-    "warnings": {"zh": "预警项（须关注）", "en": "Warnings (to watch)"},
-    "waivers": {"zh": "豁免项", "en": "Waivers"},
-    "justification": {"zh": "豁免理由", "en": "Justification"},
-    "approver": {"zh": "批准人", "en": "Approved by"},
-    "expires": {"zh": "有效期至", "en": "Expires"},
-    "none": {"zh": "无", "en": "None"},
-    "host": {"zh": "主机", "en": "Host"},
-    "control": {"zh": "检查项", "en": "Control"},
-    "expected": {"zh": "期望", "en": "Expected"},
-    "actual": {"zh": "实际", "en": "Found"},
-    "status": {"zh": "结论", "en": "Status"},
-    "remedy": {"zh": "整改措施", "en": "Remedy"},
-    "refs": {"zh": "依据", "en": "References"},
-    "per_host": {"zh": "各主机明细", "en": "Per host"},
-    "waiver": {"zh": "豁免", "en": "Waiver"},
-    "sign": {
-        "zh": "巡检人签字：__________　　审核人签字：__________",
-        "en": "Inspector: __________    Reviewer: __________",
-    },
-    "critical": {"zh": "严重", "en": "critical"},
-    "high": {"zh": "高", "en": "high"},
-    "medium": {"zh": "中", "en": "medium"},
-    "low": {"zh": "低", "en": "low"},
-    "info": {"zh": "提示", "en": "info"},
-    "pass": {"zh": "符合", "en": "pass"},
-    "fail": {"zh": "不符合", "en": "fail"},
-    "warn": {"zh": "预警", "en": "warn"},
-    "error": {"zh": "无法检查", "en": "error"},
-    "waived": {"zh": "已豁免", "en": "waived"},
-    "not-applicable": {"zh": "不适用", "en": "not applicable"},
-}
-
-
-def t(key: str, lang: Lang) -> str:
-    return TEXT[key][lang]
+# The wording (text.json's "inspection_record" and "common" tables).
+t = text.lookup("inspection_record")
 
 
 @dataclass(frozen=True)
@@ -208,7 +161,8 @@ def _html(markdown: str, lang: Lang) -> str:
             return
         head, *rows = table
         # Rows are coloured by their status cell (the per-host tables have one).
-        col = next((i for i, c in enumerate(head) if c in (TEXT["status"]["zh"], "Status")), None)
+        status = (t("status", "zh"), t("status", "en"))
+        col = next((i for i, c in enumerate(head) if c in status), None)
         body.append("<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in head) + "</tr></thead>")
         body.append(
             "<tbody>"
