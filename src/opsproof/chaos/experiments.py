@@ -132,7 +132,8 @@ def _step(kind: str, spec: Mapping[str, Any]) -> dict[str, Any]:
 
 def _extension_extras(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The optional extension fields an experiment may name (chaos/experiments.yml)."""
-    return {key: spec[key] for key in ("recover_within_s",) if key in spec}
+    keys = ("recover_within_s", "alert", "alert_none_reason")
+    return {key: _fill(spec[key]) for key in keys if key in spec}
 
 
 def experiment(spec: Mapping[str, Any]) -> dict[str, Any]:

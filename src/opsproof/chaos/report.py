@@ -21,6 +21,7 @@ COLUMNS = (
     "error rate",
     "writes ack / failed / lost",
     "rollback verified",
+    "alert: fired / resolved (s)",
     "mechanism / finding",
 )
 
@@ -43,8 +44,19 @@ def row(r: ExperimentResult) -> list[str]:
         f"{r.error_rate * 100:.1f} %",
         f"{r.writes_acknowledged} / {r.writes_failed} / {r.writes_lost}",
         "yes" if r.rollback_ok else "NO",
+        alert_cell(r),
         notes,
     ]
+
+
+def alert_cell(r: ExperimentResult) -> str:
+    """The expected alert, fault -> firing and recovery -> resolved (from the receiver)."""
+    if r.alert is None:
+        return "–"
+    if r.alert_fired_s is None:
+        return f"{r.alert}: not fired"
+    resolved = "not resolved" if r.alert_resolved_s is None else f"{r.alert_resolved_s:.1f}"
+    return f"{r.alert}: {r.alert_fired_s:.1f} / {resolved}"
 
 
 def experiments(doc: ResultsDocument) -> list[ExperimentResult]:
@@ -57,7 +69,9 @@ is from the fault's end (the kill itself, or the removal of the rules / fill / l
 first health round of the final unbroken passing run; *requests during fault* counts the
 monitor's and the writer's requests from injection to recovery, and *error rate* is the share
 of them that failed. *Writes*: acknowledged (201 with an id), failed (the client saw an error),
-lost (acknowledged but missing from the database after recovery: must be 0)."""
+lost (acknowledged but missing from the database after recovery: must be 0). *Alert*: the
+alert the experiment must raise, seconds from the fault to its firing notification and from
+the recovery to its resolved notification, read from the alert receiver's file on the ops host."""
 
 
 def markdown(doc: ResultsDocument, journals: Sequence[str] = ()) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opsproof.chaos import audit, context, report, restore, steady, timings
+from opsproof.chaos import alerts, audit, context, report, restore, steady, timings
 from opsproof.chaos.load import Monitor, Writer
 from opsproof.errors import ConfigError, OpsproofError
 from opsproof.results import (
@@ -39,6 +39,7 @@ class Experiment:
     target: str
     mechanism: str
     recover_within_s: float | None = None
+    alert: alerts.ExpectedAlert | None = None
 
 
 def load_experiment(path: Path) -> Experiment:
@@ -62,6 +63,7 @@ def load_experiment(path: Path) -> Experiment:
         ext["target"],
         ext["mechanism"],
         float(within) if isinstance(within, (int, float)) else None,
+        alerts.ExpectedAlert.from_extension(ext),
     )
 
 
@@ -171,6 +173,27 @@ def late_recovery(exp: Experiment, time_to_recover_s: float | None) -> str | Non
     )
 
 
+def alert_timing(
+    exp: Experiment, fault: dict[str, Any] | None, time_to_recover_s: float | None
+) -> alerts.AlertTiming | None:
+    """The experiment's alert read from the receiver on the ops host: fault -> firing and
+    recovery -> resolved. None when it names none, the fault was not injected, or nothing
+    monitors the inventory (no ops host with the alert receiver)."""
+    if exp.alert is None or fault is None:
+        return None
+    if not alerts.monitored():
+        print(
+            f"chaos: {exp.name}: no alert receiver on an ops host: alert not checked",
+            file=sys.stderr,
+        )
+        return None
+    injected = float(fault["injected_at"])
+    recovered = (
+        None if time_to_recover_s is None else float(fault["cleared_at"]) + time_to_recover_s
+    )
+    return alerts.await_alert(exp.alert, injected, recovered)
+
+
 def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> ExperimentResult:
     marker = f"chaos-{run_id[-8:]}-{exp.name}"
     journal_path = out / f"{exp.name}.journal.json"
@@ -241,6 +264,9 @@ def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> Exp
         finding = (finding + "; " if finding else "") + f"lost ids {result.lost_ids[:10]}"
     if not settled["recovered"]:
         finding = (finding + "; " if finding else "") + "steady state not back after the run"
+    alert = alert_timing(exp, fault, ttr)
+    if alert is not None and alert.finding():
+        finding = (finding + "; " if finding else "") + str(alert.finding())
     return ExperimentResult(
         name=exp.name,
         fault=exp.fault,
@@ -258,6 +284,9 @@ def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> Exp
         target=context.resolve_host(exp.target).name,
         mechanism=str(fault.get("mechanism") or exp.mechanism) if fault else exp.mechanism,
         finding=finding,
+        alert=alert.alert if alert else (exp.alert.describe() if exp.alert else None),
+        alert_fired_s=alert.fired_after_s if alert else None,
+        alert_resolved_s=alert.resolved_after_s if alert else None,
     )
 
 

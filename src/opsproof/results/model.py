@@ -137,6 +137,9 @@ class ExperimentResult(Record):
     target: str | None = None
     mechanism: str | None = None
     finding: str | None = None
+    alert: str | None = None  # the alert the experiment must raise (chaos/experiments.yml)
+    alert_fired_s: float | None = None  # fault injected -> firing notification received
+    alert_resolved_s: float | None = None  # platform recovered -> resolved notification received
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,114 @@
+"""The alert each chaos experiment must raise (opsproof.chaos.alerts): named in every
+experiment, defined in the rule files, and timed from the receiver's notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from opsproof.chaos import alerts, report, runner
+from opsproof.results import ExperimentResult
+
+REPO = Path(__file__).resolve().parents[2]
+T0 = dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC).timestamp()
+
+
+def _rule_alerts() -> set[str]:
+    names = set()
+    for path in (REPO / "roles/prometheus/files/rules").glob("*.yml"):
+        for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
+            names |= {r["alert"] for r in group["rules"] if "alert" in r}
+    return names
+
+
+def _line(status: str, alertname: str, at: float, starts: float, **labels: str) -> str:
+    def iso(t: float) -> str:
+        return dt.datetime.fromtimestamp(t, dt.UTC).isoformat().replace("+00:00", "Z")
+
+    return json.dumps(
+        {
+            "received_at": iso(at),
+            "status": status,
+            "alertname": alertname,
+            "labels": {"alertname": alertname, **labels},
+            "starts_at": iso(starts),
+            "ends_at": "0001-01-01T00:00:00Z",
+        }
+    )
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "chaos").glob("*.json")), ids=lambda p: p.stem)
+def test_every_experiment_names_an_existing_alert_or_says_why_none(path: Path) -> None:
+    exp = runner.load_experiment(path)
+    ext = next(e for e in json.loads(path.read_text())["extensions"] if e["name"] == "opsproof")
+    if exp.alert is None:
+        assert ext.get("alert") == "none"
+        assert ext.get("alert_none_reason", "").strip()
+    else:
+        assert exp.alert.name in _rule_alerts()
+
+
+def test_the_process_kills_expect_systemd_s_restart_of_their_unit() -> None:
+    for name, unit in (("jvm-kill", "tomcat10"), ("nginx-master-kill", "nginx")):
+        exp = runner.load_experiment(REPO / "chaos" / f"{name}.json")
+        assert exp.alert == alerts.ExpectedAlert("ServiceRestarted", {"name": f"{unit}.service"})
+
+
+def test_firing_after_the_fault_and_resolved_after_the_recovery_are_timed() -> None:
+    text = "\n".join(
+        [
+            _line("firing", "ServiceRestarted", T0 - 300, T0 - 310, name="nginx.service"),  # older
+            _line("firing", "ServiceRestarted", T0 + 9, T0 + 5, name="tomcat10.service"),  # other
+            _line("firing", "ServiceRestarted", T0 + 12.5, T0 + 5, name="nginx.service"),
+            "not json",
+            _line("resolved", "ServiceRestarted", T0 + 48, T0 + 5, name="nginx.service"),
+        ]
+    )
+    expected = alerts.ExpectedAlert("ServiceRestarted", {"name": "nginx.service"})
+    got = alerts.timing(alerts.parse(text), expected, T0, recovered_at=T0 + 3)
+    assert got.fired_after_s == 12.5
+    assert got.resolved_after_s == 45.0
+    assert got.finding() is None
+
+
+def test_an_alert_that_did_not_fire_in_the_window_is_a_finding() -> None:
+    late = _line("firing", "SubsystemUnavailable", T0 + alerts.FIRE_WINDOW_S + 5, T0 + 1)
+    expected = alerts.ExpectedAlert("SubsystemUnavailable")
+    got = alerts.timing(alerts.parse(late), expected, T0, recovered_at=T0 + 10)
+    assert got.fired_after_s is None
+    assert got.finding() == "expected alert SubsystemUnavailable did not fire within 60 s"
+
+
+def test_fired_but_never_resolved_is_a_finding() -> None:
+    fired = _line("firing", "DiskAlmostFull", T0 + 8, T0 + 2, mountpoint="/srv/data")
+    expected = alerts.ExpectedAlert("DiskAlmostFull", {"mountpoint": "/srv/data"})
+    got = alerts.timing(alerts.parse(fired), expected, T0, recovered_at=T0 + 30)
+    assert got.fired_after_s == 8.0
+    assert got.finding() is not None
+    assert "not resolved" in got.finding()
+
+
+def test_the_summary_shows_the_alert_times() -> None:
+    r = ExperimentResult(
+        name="nginx-master-kill",
+        fault="f",
+        hypothesis_met_before=True,
+        hypothesis_met_after=True,
+        time_to_detect_s=0.5,
+        time_to_recover_s=2.0,
+        requests_during_fault=10,
+        error_rate=0.1,
+        writes_acknowledged=5,
+        writes_failed=1,
+        writes_lost=0,
+        rollback_ok=True,
+        journal="j",
+        alert="ServiceRestarted{name=nginx.service}",
+        alert_fired_s=12.5,
+        alert_resolved_s=45.0,
+    )
+    assert report.alert_cell(r) == "ServiceRestarted{name=nginx.service}: 12.5 / 45.0"
