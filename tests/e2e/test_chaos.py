@@ -1,5 +1,6 @@
-"""Chaos experiments end to end on the lab: the JVM kill, the postmaster kill and the app-db
-partition, each with the lost-write audit (0 lost) and its rollback verified on the hosts."""
+"""Chaos experiments end to end on the lab: the JVM kill, the postmaster kill, the app-db
+partition and the SIGKILL of nginx's master (back by systemd alone within 10 s), each with the
+lost-write audit (0 lost) and its rollback verified on the hosts."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from .conftest import ADDRESS, Run, on, sh
 
 pytestmark = pytest.mark.e2e
 
-EXPERIMENTS = ("jvm-kill", "db-kill", "db-partition")
+EXPERIMENTS = ("jvm-kill", "db-kill", "db-partition", "nginx-master-kill")
 
 
 @pytest.fixture(scope="module")
