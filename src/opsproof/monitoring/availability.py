@@ -13,6 +13,7 @@ of it not yet spent (negative: overspent).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
 from collections.abc import Mapping, Sequence
@@ -98,50 +99,42 @@ def rows(
     out = []
     for name in subsystems:
         mine = [p for p in probes if p.subsystem == name]
-        missing = [job for job in JOBS if job not in {p.job for p in mine}]
-        if not mine:
-            out.append(
-                AvailabilityResult(
-                    subsystem=name,
-                    period=period.name,
-                    window_start=start,
-                    window_end=end,
-                    slo=slo,
-                    availability=None,
-                    samples=0,
-                    covered_s=0.0,
-                    downtime_s=None,
-                    budget_s=round(budget_s, 1),
-                    budget_left_s=None,
-                    budget_left=None,
-                    within_slo=None,
-                    finding=f"no probe_success series of {name} in Prometheus",
-                )
-            )
-            continue
-        availability = min(p.success_ratio for p in mine)
-        samples = min(p.samples for p in mine)
-        covered = min(window_s, samples * interval_s)
-        downtime = (1 - availability) * covered
-        left_s = budget_s - downtime
-        out.append(
-            AvailabilityResult(
-                subsystem=name,
-                period=period.name,
-                window_start=start,
-                window_end=end,
-                slo=slo,
+        # The row of a subsystem without probes; with probes, their figures replace its own.
+        row = AvailabilityResult(
+            subsystem=name,
+            period=period.name,
+            window_start=start,
+            window_end=end,
+            slo=slo,
+            availability=None,
+            samples=0,
+            covered_s=0.0,
+            downtime_s=None,
+            budget_s=round(budget_s, 1),
+            budget_left_s=None,
+            budget_left=None,
+            within_slo=None,
+            finding=f"no probe_success series of {name} in Prometheus",
+        )
+        if mine:
+            missing = [job for job in JOBS if job not in {p.job for p in mine}]
+            availability = min(p.success_ratio for p in mine)
+            samples = min(p.samples for p in mine)
+            covered = min(window_s, samples * interval_s)
+            downtime = (1 - availability) * covered
+            left_s = budget_s - downtime
+            row = dataclasses.replace(
+                row,
                 availability=round(availability, 6),
                 samples=samples,
                 covered_s=round(covered, 1),
                 downtime_s=round(downtime, 1),
-                budget_s=round(budget_s, 1),
                 budget_left_s=round(left_s, 1),
                 budget_left=round(left_s / budget_s, 4),
                 within_slo=availability >= slo,
                 finding=f"no {', '.join(missing)} probe" if missing else None,
             )
-        )
+        out.append(row)
     return out
 
 
