@@ -115,9 +115,15 @@ def _allocate(environment: Environment) -> None:
         for cls in kept:
             pacing.apply(cls, plans[cls.subsystem])
             cls.ssl_context_factory = staticmethod(ca_context_factory(options.ca_cert))
-        if steps(options):  # the shape sets each step's rate
+        if steps(options):  # the first step's rates; the shape sets each next step's
+            first = mix.plan_rates(
+                steps(options)[0],
+                shares,
+                floor=float(options.task_floor),
+                pacing_s=float(options.pacing),
+            )
             for cls in kept:
-                pacing.set_rate(cls.subsystem, 0.0)
+                pacing.set_rate(cls.subsystem, first[cls.subsystem].rate)
         environment.user_classes[:] = kept
         options.num_users = sum(p.users for p in plans.values())
         return

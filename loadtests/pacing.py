@@ -26,12 +26,29 @@ def set_rate(subsystem: str, rate: float) -> None:
     RATES[subsystem] = rate
 
 
-def paced(user: Any) -> float:
-    """Locust wait_time: seconds until this user's next arrival slot."""
-    cls = type(user)
+def interval_of(cls: Any) -> float:
+    """Seconds between one user's arrivals: its persona's users / its rate now."""
     rate = RATES.get(cls.subsystem, 0.0)
     count = max(1, int(getattr(cls, "fixed_count", 0) or 1))
-    interval = count / rate if rate > 0 else 1.0
+    return count / rate if rate > 0 else 1.0
+
+
+def first_slot(user: Any) -> float:
+    """Seconds to wait before a new user's first request: a random phase in one interval.
+
+    Called from on_start, so users started together (and their first list request) spread
+    over one interval instead of arriving as a burst; its first task then runs at once.
+    """
+    if getattr(type(user), "wait_time", None) is not paced:
+        return 0.0
+    phase = random.uniform(0, interval_of(type(user)))
+    user._next_slot = time.monotonic() + phase
+    return phase
+
+
+def paced(user: Any) -> float:
+    """Locust wait_time: seconds until this user's next arrival slot."""
+    interval = interval_of(type(user))
     now = time.monotonic()
     slot = getattr(user, "_next_slot", None)
     slot = now + random.uniform(0, interval) if slot is None else slot + interval

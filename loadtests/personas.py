@@ -12,9 +12,12 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+import gevent
 import gevent.ssl
 from locust import FastHttpUser, tag, task
 from locust.contrib.fasthttp import ResponseContextManager
+
+from loadtests import pacing
 
 DISTRICTS = [
     "huangpu",
@@ -91,6 +94,8 @@ class PlatformUser(FastHttpUser):
         # The persona opens its list first. Detail requests pick ids this user has seen in
         # list answers (ids have gaps where inserts rolled back, so a guessed id may be 404).
         self.ids: list[int] = []
+        # Open model: start at a random phase of the user's interval (no burst at spawn).
+        gevent.sleep(pacing.first_slot(self))
         self.get_page(f"/api/{self.subsystem}/items?size=100", f"/api/{self.subsystem}/items")
 
     # -- checked requests ------------------------------------------------------------------

@@ -122,6 +122,17 @@ def test_pacing_keeps_the_rate_whatever_the_answer_time(monkeypatch: pytest.Monk
     clock[0] += 1.9
     assert pacing.paced(user) == pytest.approx(0.5)
 
+    # A new user starts at a random phase of its interval (no burst at spawn), then paces.
+    class Paced(Persona):
+        wait_time = staticmethod(pacing.paced)
+
+    monkeypatch.setattr(pacing.random, "uniform", lambda a, b: (a + b) / 2)
+    fresh: Any = Paced()
+    assert pacing.first_slot(fresh) == pytest.approx(0.25)  # half of 0.5 s
+    clock[0] += 0.25 + 0.1  # slept the phase; the first task took 0.1 s
+    assert pacing.paced(fresh) == pytest.approx(0.4)  # next start one interval after
+    assert pacing.first_slot(user) == 0.0  # not paced by this module: no phase
+
 
 # --- too few to judge -------------------------------------------------------------------
 

@@ -278,8 +278,19 @@ def compare_settings(args: argparse.Namespace) -> compare.CompareSettings:
             spawn_rate=float(args.spawn_rate or 0),
         )
         users = sum(cap_load.personas().values())
+        # The warm-up spans the first step's interval: every user's random first arrival
+        # (and its first list request) falls in it, not in the first measured step
+        first = mix.plan_rates(
+            rates[0], mix.shares(cap_load.mix, cap_load.tags or None), pacing_s=args.cap_pacing
+        )
+        # (the persona with the most users: a lone user of a rare persona adds one request).
+        plans = cap_load.plans()
+        busiest = max(plans, key=lambda name: plans[name].users)
+        longest = plans[busiest].users / first[busiest].rate
         cap_load = dataclasses.replace(
-            cap_load, spawn_rate=float(args.spawn_rate or max(10.0, round(users / 5, 1)))
+            cap_load,
+            spawn_rate=float(args.spawn_rate or max(10.0, round(users / 5, 1))),
+            warmup_s=max(cap_load.warmup_s, round(longest + 2, 1)),
         )
     settings = compare.CompareSettings(
         load=load,
