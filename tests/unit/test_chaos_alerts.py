@@ -112,3 +112,12 @@ def test_the_summary_shows_the_alert_times() -> None:
         alert_resolved_s=45.0,
     )
     assert report.alert_cell(r) == "ServiceRestarted{name=nginx.service}: 12.5 / 45.0"
+
+
+def test_an_unmonitored_alert_is_no_finding_and_says_why() -> None:
+    unchecked = alerts.AlertTiming(
+        "HostDown (not checked: no host in group ops)", None, None, False
+    )
+    assert unchecked.finding() is None
+    checked = alerts.AlertTiming("HostDown", None, None)
+    assert checked.finding() is not None

@@ -73,8 +73,11 @@ class AlertTiming:
     alert: str
     fired_after_s: float | None  # fault injected -> firing notification received
     resolved_after_s: float | None  # platform recovered -> resolved notification received
+    checked: bool = True  # False: nothing monitors it (see unmonitored); no finding then
 
     def finding(self) -> str | None:
+        if not self.checked:
+            return None
         if self.fired_after_s is None:
             return f"expected alert {self.alert} did not fire within {FIRE_WINDOW_S:.0f} s"
         if self.resolved_after_s is None:
@@ -165,17 +168,25 @@ def timing(
     )
 
 
-def monitored() -> bool:
-    """Whether the inventory has an ops host and the alert receiver is installed there (the
-    prometheus role); without them nothing watches the lab and the alert is not checked."""
+def unmonitored(expected: ExpectedAlert) -> str | None:
+    """Why the alert cannot be checked (None: it can): no ops host in the inventory, no alert
+    receiver installed there, or Prometheus there does not load the alert's rule."""
     try:
         host = context.group_first(OPS_GROUP)
     except ConfigError:
-        return False
+        return f"no host in group {OPS_GROUP}"
     done = context.sudo(
         host, f"systemctl cat {RECEIVER_UNIT} >/dev/null 2>&1 && echo yes", timeout=30, check=False
     )
-    return done.stdout.strip() == "yes"
+    if done.stdout.strip() != "yes":
+        return f"no {RECEIVER_UNIT} on {host}"
+    from opsproof.monitoring import prometheus
+
+    (rules,) = prometheus.locate(context.inventory_path()).ask([("/api/v1/rules", {})])
+    names = {r.get("name") for g in rules.get("groups", []) for r in g.get("rules", [])}
+    if expected.name not in names:
+        return f"Prometheus on {host} does not load the rule {expected.name}"
+    return None
 
 
 def read(host: str = f"group:{OPS_GROUP}") -> list[Notification]:

@@ -54,7 +54,7 @@ def alert_cell(r: ExperimentResult) -> str:
     if r.alert is None:
         return "–"
     if r.alert_fired_s is None:
-        return f"{r.alert}: not fired"
+        return r.alert if "(not checked" in r.alert else f"{r.alert}: not fired"
     resolved = "not resolved" if r.alert_resolved_s is None else f"{r.alert_resolved_s:.1f}"
     return f"{r.alert}: {r.alert_fired_s:.1f} / {resolved}"
 

@@ -178,15 +178,15 @@ def alert_timing(
 ) -> alerts.AlertTiming | None:
     """The experiment's alert read from the receiver on the ops host: fault -> firing and
     recovery -> resolved. None when it names none, the fault was not injected, or nothing
-    monitors the inventory (no ops host with the alert receiver)."""
+    monitors it (no ops host, no receiver there, or the rule not loaded in its Prometheus)."""
     if exp.alert is None or fault is None:
         return None
-    if not alerts.monitored():
+    why = alerts.unmonitored(exp.alert)
+    if why is not None:
         print(
-            f"chaos: {exp.name}: no alert receiver on an ops host: alert not checked",
-            file=sys.stderr,
+            f"chaos: {exp.name}: alert {exp.alert.describe()} not checked: {why}", file=sys.stderr
         )
-        return None
+        return alerts.AlertTiming(f"{exp.alert.describe()} (not checked: {why})", None, None, False)
     injected = float(fault["injected_at"])
     recovered = (
         None if time_to_recover_s is None else float(fault["cleared_at"]) + time_to_recover_s
