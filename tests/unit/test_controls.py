@@ -30,7 +30,7 @@ CATALOG = REPO / "controls" / "catalog.yml"
 CIS_SECTION = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 MLPS_CLAUSE = re.compile(r"^8\.1\.4\.([1-9]|1[01])( [a-g]\))?$")
 MLPS_TEST = re.compile(r"^L3-CES1-(0[1-9]|[12][0-9]|3[0-5])$")
-CONTROL_ID = re.compile(r"^(OS|SSH|FW|NGX|TC|PG|HLT)-[A-Z]+-[0-9]{3}$")
+CONTROL_ID = re.compile(r"^(OS|SSH|FW|NGX|TC|PG|LOG|HLT)-[A-Z]+-[0-9]{3}$")
 
 
 @pytest.fixture(scope="module")

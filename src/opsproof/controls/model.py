@@ -13,10 +13,19 @@ from typing import Any, Literal, cast
 
 from opsproof.results.model import JSONValue
 
-Layer = Literal["os", "ssh", "firewall", "nginx", "tomcat", "postgresql", "health"]
+Layer = Literal["os", "ssh", "firewall", "nginx", "tomcat", "postgresql", "logging", "health"]
 Severity = Literal["critical", "high", "medium", "low"]
 
-LAYERS: tuple[Layer, ...] = ("os", "ssh", "firewall", "nginx", "tomcat", "postgresql", "health")
+LAYERS: tuple[Layer, ...] = (
+    "os",
+    "ssh",
+    "firewall",
+    "nginx",
+    "tomcat",
+    "postgresql",
+    "logging",
+    "health",
+)
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 # The first part of a control id names its layer: OS-SYSCTL-001 is an os control.
 LAYER_PREFIX: Mapping[Layer, str] = {
@@ -26,6 +35,7 @@ LAYER_PREFIX: Mapping[Layer, str] = {
     "nginx": "NGX",
     "tomcat": "TC",
     "postgresql": "PG",
+    "logging": "LOG",
     "health": "HLT",
 }
 

@@ -68,10 +68,21 @@ def layer_group(layer: str) -> str | None:
     return groups[0] if len(groups) == 1 and groups[0] != placement.ALL else None
 
 
+def in_pattern(pattern: str, groups: Sequence[str]) -> bool:
+    """Whether a host in `groups` matches a catalog group pattern: groups joined by ':', the
+    host in any of them (`all`: every host) and in none of those written with '!' before
+    (`all:!ops`: every host outside ops)."""
+    parts = pattern.split(":")
+    wanted = [p for p in parts if not p.startswith("!")]
+    excluded = {p[1:] for p in parts if p.startswith("!")}
+    inside = any(p == placement.ALL or p in groups for p in wanted)
+    return inside and not excluded.intersection(groups)
+
+
 def applies_to(control: Control, target: SshTarget) -> bool:
     """The control's own group if it names one, else its layer's group (None: every host)."""
     group = control.group or layer_group(control.layer)
-    return group is None or group in target.groups
+    return group is None or in_pattern(group, target.groups)
 
 
 def remote_command(commands: Mapping[str, str]) -> str:
