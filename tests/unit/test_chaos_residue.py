@@ -127,7 +127,8 @@ def test_process_faults_and_the_reboot_leave_services_to_start() -> None:
         "opsproof.chaos.faults_process.stop_service",
         "opsproof.chaos.faults_host.reboot",
     ):
-        assert names(restore.REGISTRY[key]) == {"nginx", "tomcat10", "postgresql@15-main"}
+        expected = {"nginx", "tomcat10", "postgresql@15-main", "rsyslog"}
+        assert names(restore.REGISTRY[key]) == expected
         assert all(r.service for r in restore.REGISTRY[key])
 
 

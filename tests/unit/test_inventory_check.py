@@ -44,7 +44,8 @@ def test_bad_port_and_missing_inventory(tmp_path: Path) -> None:
     data = {
         "all": {
             "children": {
-                g: {"hosts": {f"{g}1": {"ansible_port": "ssh"}}} for g in ("web", "app", "db")
+                g: {"hosts": {f"{g}1": {"ansible_port": "ssh"}}}
+                for g in ("web", "app", "db", "ops")
             }
         }
     }

@@ -21,6 +21,7 @@ ROLE_SERVICES: Mapping[str, tuple[str, ...]] = {
     "nginx": ("nginx",),
     "tomcat": ("tomcat10",),
     "postgresql": ("postgresql@15-main",),
+    "log_server": ("rsyslog",),  # the central log store (ops)
 }
 SERVICES: Mapping[str, tuple[str, ...]] = {
     placement.group_of(role): units for role, units in ROLE_SERVICES.items()
