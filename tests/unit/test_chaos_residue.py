@@ -128,6 +128,7 @@ def test_process_faults_and_the_reboot_leave_services_to_start() -> None:
         "opsproof.chaos.faults_host.reboot",
     ):
         expected = {"nginx", "tomcat10", "postgresql@15-main", "rsyslog"}
+        expected |= {"prometheus", "prometheus-alertmanager", "opsproof-alert-receiver"}
         assert names(restore.REGISTRY[key]) == expected
         assert all(r.service for r in restore.REGISTRY[key])
 

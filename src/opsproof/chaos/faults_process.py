@@ -22,10 +22,14 @@ ROLE_SERVICES: Mapping[str, tuple[str, ...]] = {
     "tomcat": ("tomcat10",),
     "postgresql": ("postgresql@15-main",),
     "log_server": ("rsyslog",),  # the central log store (ops)
+    # The ops host's monitoring: the safety net leaves it running too.
+    "prometheus": ("prometheus", "prometheus-alertmanager", "opsproof-alert-receiver"),
 }
-SERVICES: Mapping[str, tuple[str, ...]] = {
-    placement.group_of(role): units for role, units in ROLE_SERVICES.items()
-}
+_by_group: dict[str, tuple[str, ...]] = {}
+for _role, _units in ROLE_SERVICES.items():
+    _group = placement.group_of(_role)
+    _by_group[_group] = _by_group.get(_group, ()) + _units
+SERVICES: Mapping[str, tuple[str, ...]] = _by_group
 
 
 def service_residue(group: str, unit: str) -> Residue:
