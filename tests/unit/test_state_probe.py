@@ -44,7 +44,16 @@ def test_the_roles_share_one_state_probe() -> None:
         for path in REPO.glob("roles/*/tasks/*.yml")
         if "'state_probe.py'" in path.read_text(encoding="utf-8")
     )
-    assert users == ["log_forward", "log_server", "nginx", "platform_app", "postgresql", "tomcat"]
+    assert users == [
+        "exporters",
+        "log_forward",
+        "log_server",
+        "nginx",
+        "platform_app",
+        "postgresql",
+        "prometheus",
+        "tomcat",
+    ]
     text = PROBE.read_bytes()
     copies = [p for p in REPO.glob("roles/*/files/**/*.py") if p.read_bytes() == text]
     assert copies == []
