@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shlex
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv/bin"
 STATE = Path("/var/lib/opsproof/lab")
 # Log in as an operator would: the lab key, the host keys the lab generated, no prompts.
-SSH = [
+# SSH_FRESH opens a new login each time: the tests that prove something about a login (the
+# admin key works, root is refused, a weak cipher is refused, a host answers after a reboot or
+# a kill) use it, so no connection opened earlier can stand in for the one they judge.
+SSH_FRESH = [
     "ssh",
     "-o",
     "BatchMode=yes",
@@ -32,11 +39,55 @@ SSH = [
     "StrictHostKeyChecking=yes",
     "-o",
     "ConnectTimeout=5",
+    "-o",
+    "ControlMaster=no",
+    "-o",
+    "ControlPath=none",
 ]
 # Errors only: keeps the login banner (the legal notice) out of command output. (ssh takes
 # the first value of an option, so a test that needs ssh's own messages uses SSH_CHATTY.)
-SSH_CHATTY = list(SSH)
-SSH += ["-o", "LogLevel=ERROR"]
+SSH_CHATTY = list(SSH_FRESH)
+SSH_FRESH += ["-o", "LogLevel=ERROR"]
+# The ordinary admin commands (`on()`, `psql()`…) reuse one connection per host: a master
+# opened by the first call, its socket in a directory private to this pytest process (0700,
+# removed at the end), kept 60 s after its last use (a host rebooted or killed leaves no master
+# behind for long; `forget()` ends it at once), with keepalives so a dead peer is noticed.
+MUX_DIR = Path(tempfile.mkdtemp(prefix="opsproof-ssh-"))
+atexit.register(shutil.rmtree, MUX_DIR, ignore_errors=True)  # also when no test ran
+SSH = [
+    *SSH_FRESH[: SSH_FRESH.index("ControlMaster=no") - 1],
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    f"ControlPath={MUX_DIR}/%C",
+    "-o",
+    "ControlPersist=60",
+    "-o",
+    "ServerAliveInterval=5",
+    "-o",
+    "ServerAliveCountMax=2",
+    "-o",
+    "LogLevel=ERROR",
+]
+
+
+def forget(address: str) -> None:
+    """End the reused connection to a host (after it rebooted or its processes were killed)."""
+    subprocess.run(
+        [*SSH, "-O", "exit", f"opsadmin@{address}"],
+        capture_output=True,
+        timeout=10,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ssh_masters() -> Iterator[None]:
+    """End every reused connection when the session ends and remove their directory."""
+    yield
+    for host in ADDRESS.values():
+        forget(host)
+    shutil.rmtree(MUX_DIR, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ADDRESS, REPO, SSH, STATE, Reprovision, Run, sh
+from .conftest import ADDRESS, REPO, SSH_FRESH, STATE, Reprovision, Run, forget, sh
 
 pytestmark = pytest.mark.e2e
 HOSTS = tuple(ADDRESS)
@@ -44,7 +44,7 @@ def test_admin_user_logs_in_with_the_key_and_has_sudo(provisioned: Run, host: st
         "id -un; hostname; sudo -n true && echo SUDO-OK; readlink /etc/localtime; "
         "cat /etc/default/locale; locale -a; test -d /var/log/journal && echo JOURNAL-OK"
     )
-    run = sh(*SSH, f"opsadmin@{ADDRESS[host]}", probe)
+    run = sh(*SSH_FRESH, f"opsadmin@{ADDRESS[host]}", probe)
     assert run.rc == 0, run.out
     lines = run.out.splitlines()
     assert lines[0] == "opsadmin"
@@ -89,14 +89,15 @@ def test_lab_memory_budget_fits_the_machine_with_every_host(provisioned: Run) ->
 
 def test_host_survives_a_reboot_from_inside(provisioned: Run) -> None:
     boot_before = sh(
-        *SSH,
+        *SSH_FRESH,
         "opsadmin@10.213.0.13",
         "cat /proc/sys/kernel/random/boot_id; "
         "systemctl show -p ActiveEnterTimestampMonotonic --value init.scope",
     )
     run = sh("ansible", "db01", "-b", "-m", "ansible.builtin.reboot", "-a", "reboot_timeout=120")
     assert run.rc == 0, run.out
-    after = sh(*SSH, "opsadmin@10.213.0.13", "systemctl is-system-running --wait; uptime -s")
+    forget("10.213.0.13")  # the reused connection died with the host's old boot
+    after = sh(*SSH_FRESH, "opsadmin@10.213.0.13", "systemctl is-system-running --wait; uptime -s")
     assert after.rc in (0, 1), after.out  # 'degraded' is still up; the login is what counts
     assert boot_before.out != after.out
 
@@ -113,12 +114,13 @@ def test_lab_recovers_after_its_processes_were_killed(provisioned: Run) -> None:
             except OSError:
                 continue
     time.sleep(1)
+    forget("10.213.0.11")  # the reused connection died with the host's processes
     down = sh(".venv/bin/opsproof", "lab", "status")
     assert down.rc != 0, down.out
     assert "web01    stopped" in down.out, down.out
     up = sh("make", "lab")
     assert up.rc == 0, up.out[-2000:]
-    run = sh(*SSH, "opsadmin@10.213.0.11", "hostname")
+    run = sh(*SSH_FRESH, "opsadmin@10.213.0.11", "hostname")
     assert run.rc == 0, run.out
     assert run.out.strip() == "web01", run.out
 

@@ -7,7 +7,7 @@ import shlex
 
 import pytest
 
-from .conftest import ADDRESS, SSH, SSH_CHATTY, STATE, Run, on, sh, tcp_state
+from .conftest import ADDRESS, SSH_CHATTY, SSH_FRESH, STATE, Run, on, sh, tcp_state
 
 pytestmark = pytest.mark.e2e
 WEB, APP, DB = ADDRESS["web01"], ADDRESS["app01"], ADDRESS["db01"]
@@ -41,7 +41,7 @@ def test_sshd_effective_configuration(provisioned: Run, host: str) -> None:
 
 
 def test_root_cannot_log_in_even_with_the_lab_key(provisioned: Run) -> None:
-    run = sh(*SSH, f"root@{WEB}", "true")
+    run = sh(*SSH_FRESH, f"root@{WEB}", "true")
     assert run.rc != 0
     assert "Permission denied" in run.out, run.out
 
