@@ -116,8 +116,11 @@ PROM_TOOLS := build/prometheus-tools
 PROMTOOL := $(PROM_TOOLS)/usr/bin/promtool
 AMTOOL := $(PROM_TOOLS)/usr/bin/amtool
 PROM_RULES := roles/prometheus/files/rules
-# Alertmanager configurations amtool checks (the prometheus role's).
-AM_CONFIGS = $(wildcard roles/prometheus/files/alertmanager*.yml)
+# prometheus.yml and alertmanager.yml are templates: make lint renders them on the controller
+# (playbooks/render-monitoring.yml: the role's defaults + the inventory's variables of each ops
+# host, no SSH) into $(MONITORING_OUT)/<inventory>/<host>/, then promtool and amtool check them.
+MONITORING_INVENTORIES := inventories/lab inventories/production.example
+MONITORING_OUT := build/monitoring
 $(PROM_TOOLS)/.unpacked:
 	rm -rf $(PROM_TOOLS) $(PROM_TOOLS).dl && mkdir -p $(PROM_TOOLS).dl
 	cd $(PROM_TOOLS).dl && { apt-get download prometheus prometheus-alertmanager 2>/dev/null \
@@ -146,7 +149,15 @@ lint-mypy:
 	$(BIN)/mypy
 lint-prometheus:
 	$(PROMTOOL) check rules $(PROM_RULES)/*.yml
-	$(if $(AM_CONFIGS),$(AMTOOL) check-config $(AM_CONFIGS),@echo "amtool: no Alertmanager configuration in roles/prometheus yet")
+	rm -rf $(MONITORING_OUT) && mkdir -p $(MONITORING_OUT)
+	@for inv in $(MONITORING_INVENTORIES); do \
+	  log=$(MONITORING_OUT)/render-$$(basename $$inv).log; echo "render: $$inv (log: $$log)"; \
+	  ANSIBLE_STRATEGY=linear ANSIBLE_DEPRECATION_WARNINGS=false \
+	    $(BIN)/ansible-playbook -i $$inv playbooks/render-monitoring.yml >$$log 2>&1 \
+	    || { cat $$log; echo "render: the prometheus role's templates do not render for $$inv" >&2; exit 1; }; \
+	done
+	$(PROMTOOL) check config --syntax-only $(MONITORING_OUT)/*/*/prometheus.yml
+	$(AMTOOL) check-config $(MONITORING_OUT)/*/*/alertmanager.yml
 
 .PHONY: unit
 unit: venv prometheus-tools ## The project's own unit tests (no lab needed), promtool's alert rule tests
