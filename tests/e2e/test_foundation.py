@@ -134,6 +134,7 @@ def test_unreachable_host_gives_one_clear_error(tmp_path: Path) -> None:
                 "web": {"hosts": {"web01": {"ansible_host": "10.213.0.11"}}},
                 "app": {"hosts": {"app01": {"ansible_host": "10.213.0.12"}}},
                 "db": {"hosts": {"db09": {"ansible_host": "10.213.0.99"}}},  # nothing answers there
+                "ops": {"hosts": {"ops01": {"ansible_host": "10.213.0.14"}}},
             }
         }
     }
