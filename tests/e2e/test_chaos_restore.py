@@ -9,10 +9,10 @@ nginx is stopped for a few seconds."""
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 from collections.abc import Iterator
-from importlib import resources
 
 import pytest
 
@@ -39,15 +39,16 @@ def restore() -> Run:
 
 
 def inject_latency() -> None:
-    """What faults_latency.latency installs on the NFQUEUE path, left as it is mid-fault."""
-    code = resources.files("opsproof.chaos.remote").joinpath("nfq_delay.py").read_text()
-    run = root(
-        APP,
-        f"printf %s {shlex.quote(code)} > {faults_latency.DELAYER} && "
-        f"systemd-run --quiet --unit={faults_latency.DELAY_UNIT} -p RuntimeMaxSec=120 "
-        f"python3 {faults_latency.DELAYER} {faults_latency.QUEUE} 1 110 && sleep 0.5 && "
-        + faults_latency._iptables_script(DB, 5432),
+    """What faults_latency.latency installs on the NFQUEUE path (its own Mechanism's commands,
+    delay 1 ms, held 90 s), left as it is mid-fault."""
+    call = (
+        "import json; from opsproof.chaos import faults_latency; "
+        f"print(json.dumps(faults_latency.nfqueue('app01', {DB!r}, 5432, 1, 90).install))"
     )
+    made = sh(".venv/bin/python", "-c", call, env={"OPSPROOF_INVENTORY": "inventories/lab"})
+    assert made.rc == 0, made.out
+    install = json.loads(made.out.strip().splitlines()[-1])
+    run = root(APP, " && ".join(f"( {command} )" for command in install))
     assert run.rc == 0, run.out
 
 

@@ -103,6 +103,8 @@ def test_pg_hba_admits_only_the_app_role_from_the_app_host(provisioned: Run) -> 
     )
     assert [r.split("|") for r in rules] == [
         ["local", "all", "postgres", "", "", "peer", ""],
+        # The PostgreSQL exporter: its own OS user, local socket, the postgres database only.
+        ["local", "postgres", "prometheus", "", "", "peer", ""],
         ["hostssl", "platform", "platform_app", APP, "255.255.255.255", "scram-sha-256", ""],
         ["local", "all", "all", "", "", "reject", ""],
         ["host", "all", "all", "0.0.0.0", "0.0.0.0", "reject", ""],
