@@ -136,7 +136,8 @@ def test_fail2ban_bans_a_second_address_but_never_the_control_node(provisioned: 
         # Failed logins (an unknown user, no key) until fail2ban bans the source (maxretry 5).
         banned = ""
         for _ in range(12):
-            _ns("ssh", *STRANGER, f"nosuchuser@{WEB}", "true")
+            # An attempt the ban cuts mid-exchange would wait on dropped packets: 10 s at most.
+            _ns("timeout", "10", "ssh", *STRANGER, f"nosuchuser@{WEB}", "true")
             banned = on(WEB, "sudo -n fail2ban-client status sshd").out
             if SPARE in banned.partition("Banned IP list:")[2]:
                 break
