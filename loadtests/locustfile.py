@@ -33,15 +33,45 @@ __all__ = [cls.__name__ for cls in PERSONAS] + ["WarmupThenSteady"]
 globals().update({cls.__name__: cls for cls in PERSONAS})
 
 
+# The numeric options: flag, environment variable, default, help.
+_FLOAT_OPTIONS: tuple[tuple[str, str, float, str], ...] = (
+    ("--warmup", "LOCUST_WARMUP", LOAD.warmup_s, "warm-up, s"),
+    ("--steady", "LOCUST_STEADY", LOAD.steady_s, "measured, s"),
+    (
+        "--user-rate",
+        "LOCUST_USER_RATE",
+        LOAD.user_rate,
+        "task runs per second of each user (0 = no pause)",
+    ),
+    (
+        "--rate",
+        "LOCUST_RATE",
+        0.0,
+        "open model: task runs per second offered in all (0 = -u users at --user-rate)",
+    ),
+    (
+        "--task-floor",
+        "LOCUST_TASK_FLOOR",
+        0.0,
+        "open model: every task at least this many runs/s (enough samples per endpoint)",
+    ),
+    (
+        "--pacing",
+        "LOCUST_PACING",
+        LOAD.pacing_s,
+        "open model: users per persona = its rate x this (s)",
+    ),
+    ("--step-time", "LOCUST_STEP_TIME", 60.0, "s per step"),
+    ("--slo-p95", "LOCUST_SLO_P95", 500.0, "ms"),
+    ("--slo-errors", "LOCUST_SLO_ERRORS", 0.01, "fraction"),
+)
+
+
 @events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
     target.add_options(parser)
-    parser.add_argument(
-        "--warmup", env_var="LOCUST_WARMUP", type=float, default=LOAD.warmup_s, help="warm-up, s"
-    )
-    parser.add_argument(
-        "--steady", env_var="LOCUST_STEADY", type=float, default=LOAD.steady_s, help="measured, s"
-    )
+    for flag, env, default, text in _FLOAT_OPTIONS:
+        parser.add_argument(flag, env_var=env, type=float, default=default, help=text)
     parser.add_argument(
         "--mix",
         env_var="LOCUST_MIX",
@@ -50,45 +80,10 @@ def _options(parser: Any) -> None:
         help="persona shares: floored (each >= 3 %%) or natural (docs/load-mix.md)",
     )
     parser.add_argument(
-        "--user-rate",
-        env_var="LOCUST_USER_RATE",
-        type=float,
-        default=LOAD.user_rate,
-        help="task runs per second of each user (0 = no pause)",
-    )
-    parser.add_argument(
-        "--rate",
-        env_var="LOCUST_RATE",
-        type=float,
-        default=0.0,
-        help="open model: task runs per second offered in all (0 = -u users at --user-rate)",
-    )
-    parser.add_argument(
-        "--task-floor",
-        env_var="LOCUST_TASK_FLOOR",
-        type=float,
-        default=0.0,
-        help="open model: every task at least this many runs/s (enough samples per endpoint)",
-    )
-    parser.add_argument(
-        "--pacing",
-        env_var="LOCUST_PACING",
-        type=float,
-        default=LOAD.pacing_s,
-        help="open model: users per persona = its rate x this (s)",
-    )
-    parser.add_argument(
         "--steps",
         env_var="LOCUST_STEPS",
         default="",
         help="capacity: comma-separated rates (task runs/s), one step each ('' = no steps)",
-    )
-    parser.add_argument(
-        "--step-time", env_var="LOCUST_STEP_TIME", type=float, default=60.0, help="s per step"
-    )
-    parser.add_argument("--slo-p95", env_var="LOCUST_SLO_P95", type=float, default=500.0, help="ms")
-    parser.add_argument(
-        "--slo-errors", env_var="LOCUST_SLO_ERRORS", type=float, default=0.01, help="fraction"
     )
     parser.add_argument(
         "--request-log",

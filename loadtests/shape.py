@@ -72,15 +72,26 @@ class WarmupThenSteady(LoadTestShape):
         for name, plan in plans.items():
             pacing.set_rate(name, plan.rate)
 
-    def _step_tick(self, options: Any, rates: list[float]) -> tuple[int, float] | None:
+    @staticmethod
+    def _users(options: Any) -> tuple[int, float]:
         users = int(options.num_users or 1)
-        spawn_rate = float(options.spawn_rate or users)
+        return users, float(options.spawn_rate or users)
+
+    def _warming(self, options: Any, run_time: float, rate: float | None = None) -> bool:
+        """True during the warm-up; its first tick marks it (and sets the first step's rate)."""
+        if run_time >= float(options.warmup):
+            return False
+        if not self._stage:
+            if rate is not None:
+                self._set_step_rate(options, rate)
+            self._mark("warmup_start")
+        return True
+
+    def _step_tick(self, options: Any, rates: list[float]) -> tuple[int, float] | None:
+        users, spawn_rate = self._users(options)
         warmup, step_s = float(options.warmup), float(options.step_time)
         run_time = self.get_run_time()
-        if run_time < warmup:
-            if not self._stage:
-                self._set_step_rate(options, rates[0])
-                self._mark("warmup_start")
+        if self._warming(options, run_time, rates[0]):
             return users, spawn_rate
         index = int((run_time - warmup) // step_s)
         if index != self._step:
@@ -124,13 +135,10 @@ class WarmupThenSteady(LoadTestShape):
         rates = steps(options)
         if rates:
             return self._step_tick(options, rates)
-        users = int(options.num_users or 1)
-        spawn_rate = float(options.spawn_rate or users)
+        users, spawn_rate = self._users(options)
         warmup, steady = float(options.warmup), float(options.steady)
         run_time = self.get_run_time()
-        if run_time < warmup:
-            if not self._stage:
-                self._mark("warmup_start")
+        if self._warming(options, run_time):
             return users, spawn_rate
         if run_time < warmup + steady:
             if self._stage != "steady_start":

@@ -3,6 +3,7 @@ experiment, defined in the rule files, and timed from the receiver's notificatio
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 import yaml
 
 from opsproof.chaos import alerts, report, runner
-from opsproof.results import ExperimentResult
+
+from .samples import EXPERIMENT
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2026, 12, 4, 2, 0, tzinfo=dt.UTC).timestamp()
@@ -93,20 +95,9 @@ def test_fired_but_never_resolved_is_a_finding() -> None:
 
 
 def test_the_summary_shows_the_alert_times() -> None:
-    r = ExperimentResult(
+    r = dataclasses.replace(
+        EXPERIMENT,
         name="nginx-master-kill",
-        fault="f",
-        hypothesis_met_before=True,
-        hypothesis_met_after=True,
-        time_to_detect_s=0.5,
-        time_to_recover_s=2.0,
-        requests_during_fault=10,
-        error_rate=0.1,
-        writes_acknowledged=5,
-        writes_failed=1,
-        writes_lost=0,
-        rollback_ok=True,
-        journal="j",
         alert="ServiceRestarted{name=nginx.service}",
         alert_fired_s=12.5,
         alert_resolved_s=45.0,

@@ -331,7 +331,6 @@ def test_every_control_has_a_runnable_check() -> None:
             re.compile(str(c.check.pass_["regex"]))
 
 
-
 def test_no_check_command_breaks_a_line_on_an_escaped_backslash() -> None:
     """`\\\\` before a newline is a literal backslash argument, not a continuation: the next line
     then runs as a command of its own (NGX/TC/PG-RESTART-001 read an empty pipe that way)."""

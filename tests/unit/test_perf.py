@@ -11,7 +11,7 @@ import pytest
 from opsproof.errors import ConfigError
 from opsproof.perf import comparison as compare
 from opsproof.perf import gate, mix, report, stats
-from opsproof.perf.requestlog import Request, Stages
+from opsproof.perf.requestlog import Request, Window
 from opsproof.results import (
     Comparison,
     LoadResult,
@@ -100,7 +100,7 @@ def test_tags_restrict_the_mix_and_unknown_tags_are_named() -> None:
 
 # --- summarising a run, consistency, the report -----------------------------------------
 
-STAGES = Stages(warmup_start=0.0, steady_start=10.0, end=70.0)
+STAGES = Window(start=0.0, measured_from=10.0, end=70.0)
 ENDPOINTS = (
     ("GET", "/api/oa/inbox"),
     ("GET", "/api/oa/items/{id}"),

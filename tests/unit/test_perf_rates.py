@@ -13,7 +13,7 @@ import pytest
 
 from opsproof.errors import ConfigError
 from opsproof.perf import capacity, comparison, mix, report, stats
-from opsproof.perf.requestlog import Request, Stages
+from opsproof.perf.requestlog import Request, Window
 from opsproof.results import (
     CapacityResult,
     CapacityStep,
@@ -136,7 +136,7 @@ def test_pacing_keeps_the_rate_whatever_the_answer_time(monkeypatch: pytest.Monk
 
 # --- too few to judge -------------------------------------------------------------------
 
-STAGES = Stages(0.0, 10.0, 70.0)
+STAGES = Window(0.0, 10.0, 70.0)
 
 
 def run_rows(profile: str, scale: float, rare: int) -> list[Any]:
@@ -179,7 +179,9 @@ def test_endpoints_with_too_few_requests_get_no_ratio(tmp_path: Path) -> None:
 
 def windows(rates: list[float], step_s: float = 10.0) -> list[capacity.StepWindow]:
     return [
-        capacity.StepWindow(i + 1, r, 100 + i * step_s, 101 + i * step_s, 100 + (i + 1) * step_s)
+        capacity.StepWindow(
+            i + 1, r, Window(100 + i * step_s, 101 + i * step_s, 100 + (i + 1) * step_s)
+        )
         for i, r in enumerate(rates)
     ]
 
@@ -261,7 +263,7 @@ def test_read_steps_takes_the_completed_steps(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     got = capacity.read_steps(tmp_path)
-    assert [(w.step, w.rate, w.measured_s) for w in got] == [(1, 4, 9), (2, 8, 9)]
+    assert [(w.step, w.rate, w.window.measured_s) for w in got] == [(1, 4, 9), (2, 8, 9)]
 
 
 def test_new_result_types_round_trip_and_validate(tmp_path: Path) -> None:

@@ -16,7 +16,6 @@ import pytest
 from opsproof.errors import ConfigError, OpsproofError, ValidationError, fatal
 from opsproof.results import (
     CheckResult,
-    ExperimentResult,
     Measurement,
     ResultsDocument,
     RunMeta,
@@ -30,6 +29,8 @@ from opsproof.results import (
     write_results,
 )
 from opsproof.results import cli as results_cli
+
+from .samples import EXPERIMENT
 
 T0 = dt.datetime(2025, 3, 1, 8, 0, 0, tzinfo=dt.UTC)
 T1 = dt.datetime(2025, 3, 1, 8, 5, 30, tzinfo=dt.UTC)
@@ -90,21 +91,6 @@ MEASUREMENT = Measurement(
     profile="steady",
     repetition=1,
     samples=12000,
-)
-EXPERIMENT = ExperimentResult(
-    name="db-primary-kill",
-    fault="kill -9 postgres primary",
-    hypothesis_met_before=True,
-    hypothesis_met_after=True,
-    time_to_detect_s=4.2,
-    time_to_recover_s=None,
-    requests_during_fault=900,
-    error_rate=0.03,
-    writes_acknowledged=450,
-    writes_failed=12,
-    writes_lost=0,
-    rollback_ok=True,
-    journal="reports/chaos/db-primary-kill.journal.json",
 )
 STEP = StepResult(
     play="site.yml: web", host="web1", ok=40, changed=3, failed=0, unreachable=0, duration_s=61.2

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opsproof.errors import ConfigError, PreconditionError
-from opsproof.perf.requestlog import STAGES_FILE, Request
+from opsproof.perf.requestlog import STAGES_FILE, Request, Window
 from opsproof.perf.stats import percentile
 from opsproof.results import CapacityResult, CapacityStep
 
@@ -31,14 +31,8 @@ UNDER_DELIVERED = 0.9
 @dataclass(frozen=True)
 class StepWindow:
     step: int  # from 1
-    rate: float
-    start: float
-    measured_from: float
-    end: float
-
-    @property
-    def measured_s(self) -> float:
-        return self.end - self.measured_from
+    rate: float  # offered task runs per second
+    window: Window
 
 
 def read_steps(run_dir: Path) -> list[StepWindow]:
@@ -51,9 +45,9 @@ def read_steps(run_dir: Path) -> list[StepWindow]:
             StepWindow(
                 i + 1,
                 float(s["rate"]),
-                float(s["start"]),
-                float(s.get("measured_from", s["start"])),
-                float(s["end"]),
+                Window(
+                    float(s["start"]), float(s.get("measured_from", s["start"])), float(s["end"])
+                ),
             )
             for i, s in enumerate(steps)
             if "end" in s
@@ -82,7 +76,7 @@ def step_rows(
     by_step: dict[int, list[Request]] = defaultdict(list)
     for r in requests:
         for w in windows:
-            if w.measured_from <= r.start < w.end:
+            if w.window.measures(r.start):
                 by_step[w.step].append(r)
                 break
     rows = []
@@ -93,7 +87,8 @@ def step_rows(
         n = len(reqs)
         p95 = percentile(times, 95)
         error_rate = failures / n if n else 0.0
-        achieved = n / w.measured_s if w.measured_s > 0 else 0.0
+        measured_s = w.window.measured_s
+        achieved = n / measured_s if measured_s > 0 else 0.0
         reasons = []
         if p95 is None:
             reasons.append("no request answered in the step")
@@ -118,7 +113,7 @@ def step_rows(
                 p50_ms=_r(percentile(times, 50)),
                 p95_ms=_r(p95),
                 p99_ms=_r(percentile(times, 99)),
-                duration_s=round(w.measured_s, 3),
+                duration_s=round(measured_s, 3),
                 within_slo=not reasons,
                 reason="; ".join(reasons) or None,
                 slowest=_slowest(reqs),

@@ -31,16 +31,20 @@ class Request:
 
 
 @dataclass(frozen=True)
-class Stages:
-    """Unix times: warm-up start, steady start, end of the test."""
+class Window:
+    """Unix times of a load stage: its start (warm-up included), where it is measured from,
+    its end. A whole run (stages.json's top level) and each step of a capacity run are one."""
 
-    warmup_start: float
-    steady_start: float
+    start: float
+    measured_from: float
     end: float
 
     @property
-    def steady_s(self) -> float:
-        return self.end - self.steady_start
+    def measured_s(self) -> float:
+        return self.end - self.measured_from
+
+    def measures(self, t: float) -> bool:
+        return self.measured_from <= t < self.end
 
 
 def format_line(start: float, method: str, name: str, ms: float, ok: bool) -> list[str]:
@@ -62,11 +66,11 @@ def read_requests(run_dir: Path) -> Iterator[Request]:
                 yield Request(float(row[0]), row[1], row[2], float(row[3]), row[4] == "1")
 
 
-def read_stages(run_dir: Path) -> Stages:
+def read_stages(run_dir: Path) -> Window:
     path = run_dir / STAGES_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Stages(float(data["warmup_start"]), float(data["steady_start"]), float(data["end"]))
+        return Window(float(data["warmup_start"]), float(data["steady_start"]), float(data["end"]))
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise PreconditionError(
             f"{path}: no complete stage markers ({err})",

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from opsproof.perf.requestlog import Request, Stages
+from opsproof.perf.requestlog import Request, Window
 from opsproof.results import LoadResult
 from opsproof.results.model import Scope
 
@@ -158,15 +158,15 @@ def _figures(
 
 def summarise(
     requests: Iterable[Request],
-    stages: Stages,
+    stages: Window,
     *,
     profile: str,
     repetition: int,
     apdex_t_s: float,
 ) -> list[LoadResult]:
     """Rows per endpoint, per subsystem and for the run, from the steady stage's requests."""
-    steady = [r for r in requests if stages.steady_start <= r.start < stages.end]
-    ctx = RunContext(profile, repetition, stages.steady_s, apdex_t_s)
+    steady = [r for r in requests if stages.measures(r.start)]
+    ctx = RunContext(profile, repetition, stages.measured_s, apdex_t_s)
     by_endpoint: dict[tuple[str, str], list[Request]] = defaultdict(list)
     by_subsystem: dict[str, list[Request]] = defaultdict(list)
     for r in steady:
