@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import ADDRESS, Run, on, sh, tcp_state
+from .conftest import ADDRESS, Run, on, sh, tcp_states
 
 pytestmark = pytest.mark.e2e
 OPS = ADDRESS["ops01"]
@@ -136,10 +136,10 @@ def test_metrics_ports_answer_the_ops_host_only(provisioned: Run) -> None:
         ("db01", 9100),
         ("db01", 9187),
     ]
-    for host, port in ports:
-        assert tcp_state("10.213.0.14", ADDRESS[host], port) == "open", (host, port)
-        assert tcp_state(None, ADDRESS[host], port) == "timeout", (host, port)
-    assert tcp_state(ADDRESS["web01"], ADDRESS["app01"], 9404) == "timeout"
+    expected = {(OPS, ADDRESS[host], port): "open" for host, port in ports}
+    expected |= {(None, ADDRESS[host], port): "timeout" for host, port in ports}
+    expected[(ADDRESS["web01"], ADDRESS["app01"], 9404)] = "timeout"
+    assert tcp_states(list(expected)) == expected
     url = f"http://{ADDRESS['app01']}:9404/metrics"
     fetch = f"import urllib.request as u; print(u.urlopen('{url}', timeout=5).read().decode())"
     metrics = on(OPS, f'python3 -c "{fetch}"')
