@@ -40,7 +40,8 @@ chmod 0755 /home/opsadmin
 rm -f /etc/modprobe.d/60-opsproof-blacklist.conf
 sed -i 's/^APT_AUTOGEN=.*/APT_AUTOGEN="false"/' /etc/default/rkhunter
 sed -i 's/^ENABLED=.*/ENABLED="false"/' /etc/default/sysstat
-systemctl disable --now -q sysstat-collect.timer opsproof-rkhunter.timer opsproof-debsums.timer opsproof-scan-resume.timer
+systemctl disable --now -q sysstat-collect.timer opsproof-rkhunter.timer opsproof-debsums.timer
+systemctl disable --now -q opsproof-scan-resume.timer
 systemctl stop opsproof-debsums.service
 rm -f /var/lib/opsproof/scans/debsums.json
 printf '%s\\n' {shlex.quote(OLD_BANNER)} > /etc/issue.net
