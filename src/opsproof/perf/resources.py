@@ -141,7 +141,9 @@ def usage(
     wall = max(after.wall - before.wall, 1e-9)
     capacity_s = wall * after.cpus
 
-    def row(host: str, metric: str, value: float | None, unit: str, detail: Any = None) -> Any:
+    def row(
+        host: str, metric: str, value: float | None, unit: str, detail: JSONValue = None
+    ) -> ResourceResult:
         rounded = None if value is None else round(value, 3)
         return ResourceResult(
             run=run, profile=profile, host=host, metric=metric, value=rounded, unit=unit,
@@ -198,9 +200,7 @@ def usage(
             "others_cpu_percent",
             others_pct,
             f"% of {after.cpus} CPUs (not the lab hosts, not the generator)",
-            {"disturbed": True, "threshold_percent": disturbed_pct}
-            if others_pct > disturbed_pct
-            else {"disturbed": False, "threshold_percent": disturbed_pct},
+            {"disturbed": others_pct > disturbed_pct, "threshold_percent": disturbed_pct},
         ),
         row("machine", "load1", after.load1, "load average (1 min, at the end)"),
         row("machine", "window_s", wall, "s"),
