@@ -14,7 +14,8 @@ Around every measured run (make loadtest, each perf-compare repetition, each cap
   statements by total time, the counters reset at the start of the run;
 - the JVM (app01): GC pauses and the heap after the last GC, from the GC log (-Xlog:gc*).
 
-The arithmetic (`usage`, `parse_gc`, `activity_summary`) is pure; `Watch` reads the hosts.
+The arithmetic and the parsing (`usage`, `parse_gc`, `activity_summary`, `activity_rows`,
+`top_statements`) are pure; `Watch` reads the hosts.
 """
 
 from __future__ import annotations
@@ -262,6 +263,36 @@ def _by_count(item: tuple[str, int]) -> tuple[int, str]:
     return (-item[1], item[0])
 
 
+def activity_rows(text: str) -> list[tuple[str, str, int]]:
+    """One pg_stat_activity sample: psql's `state|wait_event_type|count` lines."""
+    rows = []
+    for line in text.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[2].isdigit():
+            rows.append((parts[0], parts[1], int(parts[2])))
+    return rows
+
+
+def top_statements(text: str) -> tuple[float | None, list[JSONValue]]:
+    """pg_stat_statements' top statements (psql's `total|calls|mean|query` lines, the largest
+    total first) and that largest total."""
+    statements: list[JSONValue] = []
+    totals: list[float] = []
+    for line in text.splitlines():
+        parts = line.split("|", 3)
+        if len(parts) == 4:
+            totals.append(float(parts[0]))
+            statements.append(
+                {
+                    "total_ms": float(parts[0]),
+                    "calls": int(parts[1]),
+                    "mean_ms": float(parts[2]),
+                    "query": parts[3],
+                }
+            )
+    return (totals[0] if totals else None), statements
+
+
 # --- on the hosts ------------------------------------------------------------------------
 
 PG = "cd /tmp && sudo -n -u postgres psql -XAtq -F '|' -d platform -c "
@@ -331,14 +362,8 @@ class Watch:
         deadline = time.monotonic() + 3 * 3600  # bounded even if never stopped
         while not self._stop.wait(PG_SAMPLE_S) and time.monotonic() < deadline:
             out = self._ssh("db01", _q(ACTIVITY_SQL), timeout=10)
-            if out is None:
-                continue
-            rows = []
-            for line in out.splitlines():
-                parts = line.split("|")
-                if len(parts) == 3 and parts[2].isdigit():
-                    rows.append((parts[0], parts[1], int(parts[2])))
-            self._samples.append(rows)
+            if out is not None:
+                self._samples.append(activity_rows(out))
 
     def __exit__(self, *exc: object) -> None:
         after = take()
@@ -357,33 +382,12 @@ class Watch:
                 activity,
             )
         )
+        top: float | None = None
+        detail: JSONValue = {"note": "pg_stat_statements is not loaded under this profile"}
         if self._pgss:
-            top = self._ssh("db01", _q(TOP_SQL)) or ""
-            statements: list[JSONValue] = []
-            totals: list[float] = []
-            for line in top.splitlines():
-                parts = line.split("|", 3)
-                if len(parts) == 4:
-                    totals.append(float(parts[0]))
-                    statements.append(
-                        {
-                            "total_ms": float(parts[0]),
-                            "calls": int(parts[1]),
-                            "mean_ms": float(parts[2]),
-                            "query": parts[3],
-                        }
-                    )
-            total = totals[0] if totals else None
-            rows.append(self._row("db01", "pg_top_statement_ms", total, {"top": statements}))
-        else:
-            rows.append(
-                self._row(
-                    "db01",
-                    "pg_top_statement_ms",
-                    None,
-                    {"note": "pg_stat_statements is not loaded under this profile"},
-                )
-            )
+            top, statements = top_statements(self._ssh("db01", _q(TOP_SQL)) or "")
+            detail = {"top": statements}
+        rows.append(self._row("db01", "pg_top_statement_ms", top, detail))
         gc_log = self._ssh("app01", "sudo -n tail -n 4000 /var/log/tomcat10/gc.log") or ""
         gc = parse_gc(gc_log.splitlines(), before.wall, after.wall)
         rows.append(
