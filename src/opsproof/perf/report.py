@@ -101,6 +101,10 @@ def _aggregate(rows: Sequence[LoadResult]) -> ProfileFigures:
     )
 
 
+# The rows with tables of their own; the others are shown as plans.
+_TABLED = (LoadResult, Comparison, Measurement, CapacityStep, CapacityResult, ResourceResult)
+
+
 class ReportData:
     """The document, indexed for the tables."""
 
@@ -111,15 +115,13 @@ class ReportData:
         self.ceiling = [
             r for r in doc.results if isinstance(r, Measurement) and r.subsystem == "generator"
         ]
-        self.plans = [
-            r for r in doc.results if not isinstance(r, LoadResult | Comparison | Measurement)
-        ]
+        self.capacity_steps = [r for r in doc.results if isinstance(r, CapacityStep)]
+        self.capacity = {r.profile: r for r in doc.results if isinstance(r, CapacityResult)}
+        self.resources = [r for r in doc.results if isinstance(r, ResourceResult)]
+        self.plans = [r for r in doc.results if not isinstance(r, _TABLED)]
         first = self.comparisons[0] if self.comparisons else None
-        profiles = list(dict.fromkeys(r.profile for r in self.loads))
-        if not profiles:  # a capacity run: the profiles of its steps
-            profiles = list(
-                dict.fromkeys(r.profile for r in doc.results if isinstance(r, CapacityStep))
-            )
+        # A capacity run has no load rows: the profiles of its steps.
+        profiles = list(dict.fromkeys(r.profile for r in self.loads or self.capacity_steps))
         self.baseline = first.baseline_profile if first else (profiles[0] if profiles else "")
         self.candidate = first.candidate_profile if first else (profiles[-1] if profiles else "")
         grouped: dict[tuple[str, str, str, str, str], list[LoadResult]] = defaultdict(list)
@@ -132,14 +134,6 @@ class ReportData:
         wanted = doc.run.conditions.get("min_requests")
         self.min_requests = wanted if isinstance(wanted, int) else 1
         self.too_few = set(too_few(self.loads, self.baseline, self.candidate, self.min_requests))
-        self.capacity_steps = [r for r in doc.results if isinstance(r, CapacityStep)]
-        self.capacity = {r.profile: r for r in doc.results if isinstance(r, CapacityResult)}
-        self.resources = [r for r in doc.results if isinstance(r, ResourceResult)]
-        self.plans = [
-            r
-            for r in self.plans
-            if not isinstance(r, CapacityStep | CapacityResult | ResourceResult)
-        ]
 
     def judged(self, scope: str, subsystem: str, endpoint: str = "*") -> bool:
         return (scope, subsystem, endpoint) not in self.too_few
