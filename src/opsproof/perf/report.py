@@ -17,6 +17,7 @@ from pathlib import Path
 
 from opsproof.perf import capacity, charts
 from opsproof.perf.comparison import check_consistency, too_few
+from opsproof.perf.resources import GENERATOR_WARN_PCT as WARN_PCT
 from opsproof.perf.stats import mean
 from opsproof.results import (
     CapacityResult,
@@ -52,12 +53,16 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
 def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}"
+    return _fmt(value)
 
 
 def _ratio(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+    return _fmt(value, 3)
 
 
 def _ci(c: Comparison | None) -> str:
@@ -288,10 +293,6 @@ def ceiling_table(data: ReportData) -> Table | None:
     )
 
 
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
 def resources_table(data: ReportData) -> Table | None:
     """Per run: latency beside what each host, the generator and other work used."""
     if not data.resources:
@@ -346,14 +347,15 @@ def resources_table(data: ReportData) -> Table | None:
                 run,
                 "–" if total is None else _ms(total.p95_ms),
                 "–" if total is None else f"{total.rps:.1f}",
-                _fmt(gen) + (" WARNING > 70 %" if gen is not None and gen > 70 else ""),
+                _fmt(gen)
+                + (f" WARNING > {WARN_PCT:g} %" if gen is not None and gen > WARN_PCT else ""),
                 _fmt(v("machine", "others_cpu_percent")) + flag,
                 *(
                     f"{_fmt(v(h, 'cpu_percent'))} % / {_fmt(v(h, 'throttled_s'), 2)} s / "
                     f"{_fmt(v(h, 'memory_mb'), 0)} MB"
                     for h in hosts
                 ),
-                f"{_fmt(pg.value if pg else None, 0)}" + (f" {json.dumps(waits)}" if waits else ""),
+                _fmt(pg.value if pg else None, 0) + (f" {json.dumps(waits)}" if waits else ""),
                 top_text,
                 gc_text,
                 _fmt(v("machine", "load1"), 2),
@@ -397,7 +399,7 @@ def capacity_tables(data: ReportData) -> tuple[Table, Table, str] | None:
             (
                 profile,
                 "none" if c.knee_rps is None else f"{c.knee_rps:g} runs/s",
-                "–" if c.knee_achieved_rps is None else f"{c.knee_achieved_rps:.1f}",
+                _fmt(c.knee_achieved_rps),
                 "–" if c.broke_step is None else str(c.broke_step),
                 "–" if c.broke_rps is None else f"{c.broke_rps:g}",
                 c.reason,
