@@ -293,6 +293,32 @@ def ceiling_table(data: ReportData) -> Table | None:
     )
 
 
+def _detail(row: ResourceResult | None) -> dict[str, JSONValue]:
+    """A resource row's detail mapping ({} without the row or a mapping)."""
+    return row.detail if row is not None and isinstance(row.detail, dict) else {}
+
+
+def _top_statement(row: ResourceResult | None) -> str:
+    detail = _detail(row)
+    stmts = detail.get("top")
+    if isinstance(stmts, list) and stmts and isinstance(stmts[0], dict):
+        first = stmts[0]
+        return (
+            f"{first.get('total_ms')} ms in {first.get('calls')} calls: "
+            f"{str(first.get('query'))[:80]}"
+        )
+    return str(detail["note"]) if detail.get("note") else "–"
+
+
+def _gc(row: ResourceResult | None) -> str:
+    if row is None or not isinstance(row.detail, dict):
+        return "–"
+    return (
+        f"{_fmt(row.value)} ms in {row.detail.get('pauses')} pauses, heap after "
+        f"{row.detail.get('heap_after_mb', '–')} of {row.detail.get('heap_mb', '–')} MB"
+    )
+
+
 def resources_table(data: ReportData) -> Table | None:
     """Per run: latency beside what each host, the generator and other work used."""
     if not data.resources:
@@ -304,44 +330,14 @@ def resources_table(data: ReportData) -> Table | None:
     totals = {(r.profile, r.repetition): r for r in data.loads if r.scope == "total"}
     rows = []
     for run, m in by_run.items():
-
-        def v(host: str, metric: str, m: dict[tuple[str, str], ResourceResult] = m) -> float | None:
-            row = m.get((host, metric))
-            return None if row is None else row.value
-
+        v = {key: r.value for key, r in m.items()}
         profile = next(iter(m.values())).profile
         rep = run.rsplit("run-", 1)[-1] if "/run-" in run else ""
         total = totals.get((profile, int(rep))) if rep.isdigit() else None
-        gen = v("generator", "cpu_percent")
-        others = m.get(("machine", "others_cpu_percent"))
-        flag = (
-            " DISTURBED"
-            if others is not None
-            and isinstance(others.detail, dict)
-            and others.detail.get("disturbed")
-            else ""
-        )
+        gen = v.get(("generator", "cpu_percent"))
+        disturbed = _detail(m.get(("machine", "others_cpu_percent"))).get("disturbed")
         pg = m.get(("db01", "pg_active_max"))
-        waits = pg.detail.get("waits") if pg is not None and isinstance(pg.detail, dict) else None
-        top = m.get(("db01", "pg_top_statement_ms"))
-        top_text = "–"
-        if top is not None and isinstance(top.detail, dict):
-            stmts = top.detail.get("top")
-            if isinstance(stmts, list) and stmts and isinstance(stmts[0], dict):
-                first = stmts[0]
-                top_text = (
-                    f"{first.get('total_ms')} ms in {first.get('calls')} calls: "
-                    f"{str(first.get('query'))[:80]}"
-                )
-            elif top.detail.get("note"):
-                top_text = str(top.detail["note"])
-        gc = m.get(("app01", "jvm_gc_pause_ms"))
-        gc_text = "–"
-        if gc is not None and isinstance(gc.detail, dict):
-            gc_text = (
-                f"{_fmt(gc.value)} ms in {gc.detail.get('pauses')} pauses, heap after "
-                f"{gc.detail.get('heap_after_mb', '–')} of {gc.detail.get('heap_mb', '–')} MB"
-            )
+        waits = _detail(pg).get("waits")
         rows.append(
             (
                 run,
@@ -349,16 +345,18 @@ def resources_table(data: ReportData) -> Table | None:
                 "–" if total is None else f"{total.rps:.1f}",
                 _fmt(gen)
                 + (f" WARNING > {WARN_PCT:g} %" if gen is not None and gen > WARN_PCT else ""),
-                _fmt(v("machine", "others_cpu_percent")) + flag,
+                _fmt(v.get(("machine", "others_cpu_percent")))
+                + (" DISTURBED" if disturbed else ""),
                 *(
-                    f"{_fmt(v(h, 'cpu_percent'))} % / {_fmt(v(h, 'throttled_s'), 2)} s / "
-                    f"{_fmt(v(h, 'memory_mb'), 0)} MB"
+                    f"{_fmt(v.get((h, 'cpu_percent')))} % / "
+                    f"{_fmt(v.get((h, 'throttled_s')), 2)} s / "
+                    f"{_fmt(v.get((h, 'memory_mb')), 0)} MB"
                     for h in hosts
                 ),
                 _fmt(pg.value if pg else None, 0) + (f" {json.dumps(waits)}" if waits else ""),
-                top_text,
-                gc_text,
-                _fmt(v("machine", "load1"), 2),
+                _top_statement(m.get(("db01", "pg_top_statement_ms"))),
+                _gc(m.get(("app01", "jvm_gc_pause_ms"))),
+                _fmt(v.get(("machine", "load1")), 2),
             )
         )
     return Table(
