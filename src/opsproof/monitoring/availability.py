@@ -69,15 +69,13 @@ def probe_ratios(
 ) -> list[ProbeRatio]:
     """Join the two query answers on (subsystem, job); a target probed from two Prometheus
     instances would appear twice: the instance label is not part of the key (one ops host)."""
-    counts = {
-        (s["metric"].get("subsystem", ""), s["metric"].get("job", "")): int(float(s["value"][1]))
-        for s in samples
-    }
-    out = []
-    for r in ratio:
-        key = (r["metric"].get("subsystem", ""), r["metric"].get("job", ""))
-        out.append(ProbeRatio(key[0], key[1], float(r["value"][1]), counts.get(key, 0)))
+    counts = {_key(s): int(float(s["value"][1])) for s in samples}
+    out = [ProbeRatio(*_key(r), float(r["value"][1]), counts.get(_key(r), 0)) for r in ratio]
     return sorted(out, key=lambda p: (p.subsystem, p.job))
+
+
+def _key(item: Mapping[str, Any]) -> tuple[str, str]:
+    return item["metric"].get("subsystem", ""), item["metric"].get("job", "")
 
 
 def rows(
