@@ -191,13 +191,9 @@ def measure(inventory: str, period: Period, slo: float, now: dt.datetime) -> Res
     results = rows(probes, slo=slo, period=period, start=start, end=end, interval_s=interval)
     meta = meta.finished()
     conditions = {**meta.conditions, "scrape_interval_s": interval, "range_s": range_s}
-    return ResultsDocument(run=_with_conditions(meta, conditions), results=tuple(results))
-
-
-def _with_conditions(meta: Any, conditions: Mapping[str, Any]) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(meta, conditions=conditions)
+    return ResultsDocument(
+        run=dataclasses.replace(meta, conditions=conditions), results=tuple(results)
+    )
 
 
 def summary(doc: ResultsDocument) -> str:
