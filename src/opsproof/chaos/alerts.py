@@ -20,8 +20,9 @@ from typing import Any
 
 from opsproof.chaos import context
 from opsproof.errors import ConfigError
+from opsproof.monitoring import prometheus
+from opsproof.monitoring.prometheus import OPS_GROUP
 
-OPS_GROUP = "ops"
 RECEIVER_FILE = "/srv/data/alerts/notifications.jsonl"
 RECEIVER_UNIT = "opsproof-alert-receiver.service"
 # The lab scrapes and evaluates every 5 s; Alertmanager groups for seconds. An alert is due
@@ -180,8 +181,6 @@ def unmonitored(expected: ExpectedAlert) -> str | None:
     )
     if done.stdout.strip() != "yes":
         return f"no {RECEIVER_UNIT} on {host}"
-    from opsproof.monitoring import prometheus
-
     (rules,) = prometheus.locate(context.inventory_path()).ask([("/api/v1/rules", {})])
     names = {r.get("name") for g in rules.get("groups", []) for r in g.get("rules", [])}
     if expected.name not in names:
