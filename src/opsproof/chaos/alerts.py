@@ -135,10 +135,11 @@ def timing(
     recovered_at: float | None,
 ) -> AlertTiming:
     """Fault -> firing and recovery -> resolved, from the notifications (received order)."""
+    received = sorted(notes, key=lambda n: n.received_at)
     fired = next(
         (
             n
-            for n in sorted(notes, key=lambda n: n.received_at)
+            for n in received
             if n.status == "firing"
             and _matches(n, expected)
             and n.received_at >= injected_at
@@ -152,7 +153,7 @@ def timing(
         resolved = next(
             (
                 n
-                for n in sorted(notes, key=lambda n: n.received_at)
+                for n in received
                 if n.status == "resolved"
                 and _matches(n, expected)
                 and n.received_at >= fired.received_at
