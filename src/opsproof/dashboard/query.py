@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -51,7 +52,7 @@ def parse_matrix(body: Mapping[str, Any], *, what: str = "query") -> list[Series
         points = []
         for t, v in item.get("values") or []:
             value = float(v)
-            if value == value and abs(value) != float("inf"):
+            if math.isfinite(value):
                 points.append((float(t), value))
         labels = {str(k): str(val) for k, val in (item.get("metric") or {}).items()}
         out.append(Series(labels, tuple(points)))
