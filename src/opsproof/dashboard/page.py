@@ -32,7 +32,6 @@ class Line:
 class PanelData:
     panel: Panel
     lines: tuple[Line, ...]
-    error: str = ""  # why the panel could not be queried (shown instead of a chart)
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -158,11 +157,7 @@ def render_page(
     sections = []
     for data in panels:
         p = data.panel
-        body = (
-            f'<p class="error">{escape(data.error)}</p>'
-            if data.error
-            else line_chart(data, window, tz) + legend(data)
-        )
+        body = line_chart(data, window, tz) + legend(data)
         queries = "".join(f"<code>{escape(q.expr)}</code>" for q in p.queries)
         sections.append(
             f'<section class="panel" id="{escape(p.key)}" data-series="{len(data.lines)}">'
