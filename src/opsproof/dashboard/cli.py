@@ -18,6 +18,7 @@ from opsproof.dashboard import page
 from opsproof.dashboard.panels import PANELS, Panel
 from opsproof.dashboard.query import Window, check_url, label, query_range
 from opsproof.errors import ConfigError
+from opsproof.monitoring import prometheus
 
 REPO = Path(__file__).resolve().parents[3]
 PROMETHEUS_ROLE = "prometheus"
@@ -38,12 +39,13 @@ def prometheus_url(inventory: str | Path) -> str:
         )
     values = loaded.render(
         names[0],
-        ["ansible_host", "prometheus_listen_address", "prometheus_port"],
+        ["ansible_host", "prometheus_port"],
         defaults=endpoints.role_files(PROMETHEUS_ROLE),
     )
     address = str(values.get("ansible_host") or names[0])
-    host = f"[{address}]" if ":" in address else address
-    return f"http://{host}:{int(values.get('prometheus_port') or 9090)}"
+    return prometheus.base_url(
+        address, int(values.get("prometheus_port") or prometheus.DEFAULT_PORT)
+    )
 
 
 def collect(base_url: str, panel: Panel, window: Window) -> page.PanelData:

@@ -84,5 +84,10 @@ def locate(inventory: str) -> Prometheus:
     )
     address = str(values.get("prometheus_listen_address") or target.address)
     port = int(str(values.get("prometheus_port") or DEFAULT_PORT))
+    return Prometheus(target, base_url(address, port))
+
+
+def base_url(address: str, port: int) -> str:
+    """http://<address>:<port>, an IPv6 address in brackets."""
     host = f"[{address}]" if ":" in address else address
-    return Prometheus(target, f"http://{host}:{port}")
+    return f"http://{host}:{port}"
