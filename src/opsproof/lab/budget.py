@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from opsproof.errors import ConfigError
@@ -151,5 +151,5 @@ def usage_mb(pid: int, root: Path = Path("/sys/fs/cgroup")) -> Usage | None:
 
 def report(b: Budget, measured: Mapping[str, Usage | None]) -> str:
     data = b.as_dict()
-    data["measured"] = {name: (m.__dict__ if m else None) for name, m in measured.items()}
+    data["measured"] = {name: (asdict(m) if m else None) for name, m in measured.items()}
     return json.dumps(data, indent=2)
