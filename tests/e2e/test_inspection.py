@@ -43,16 +43,15 @@ def test_inspection_of_the_provisioned_lab_passes(provisioned: Run, tmp_path: Pa
     hardening = [r for r in doc["results"] if r["layer"] != "health"]
     statuses = {r["status"] for r in hardening}
     assert statuses <= {"pass", "not-applicable"}, statuses
-    # Health: measured on every host. Medium and above pass or warn (warn does not fail the
-    # inspection); low-severity ones (load, GC, cache hits…) may fail on a busy machine and
-    # are listed, not gated. Not measurable means N/A with the reason.
+    # Health: measured on every host; a freshly built platform has no failure at any
+    # severity (issue 13: 0 failures, 0 errors). Warn does not fail the inspection. Not
+    # measurable (a container's machine-wide load, too few cache reads to judge) means N/A
+    # with the reason.
     health = [r for r in doc["results"] if r["layer"] == "health"]
     assert {r["host"] for r in health} == set(ADDRESS)
     assert len(health) >= 40
     for r in health:
-        assert r["status"] != "error", r
-        if r["severity"] != "low":
-            assert r["status"] in ("pass", "warn", "not-applicable"), r
+        assert r["status"] in ("pass", "warn", "not-applicable"), r
         if r["status"] == "not-applicable":
             assert len(str(r["actual"])) > 25, r  # says why
         elif isinstance(r["expected"], dict) and "worse" in r["expected"]:
