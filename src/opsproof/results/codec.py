@@ -1,12 +1,12 @@
 """One (de)serialiser for frozen dataclasses, driven by their fields and type hints.
 
 `to_json(obj)` writes every field in declaration order (a class with a `TYPE` class
-variable gets a leading `"type"` key); `from_json(cls, data)` reads them back, taking a
-field's default when its key is absent. Types handled: str/int/float/bool, `JSONValue`
-(passed through as is), datetimes (RFC 3339, UTC as Z), dates (ISO), enums (their value),
-`X | None`, tuples and lists, dicts and Mappings, nested dataclasses, and unions of
-dataclasses told apart by their `TYPE`. Input is trusted to have the schema's shape:
-validate before reading.
+variable, as `tagged` sets it, gets a leading `"type"` key); `from_json(cls, data)` reads them
+back, taking a field's default when its key is absent; `Record` gives a class both as methods.
+Types handled: str/int/float/bool, `JSONValue` (passed through as is), datetimes (RFC 3339,
+UTC as Z), dates (ISO), enums (their value), `X | None`, tuples and lists, dicts and Mappings,
+nested dataclasses, and unions of dataclasses told apart by their `TYPE`. Input is trusted to
+have the schema's shape: validate before reading.
 """
 
 from __future__ import annotations
@@ -16,12 +16,39 @@ import datetime as dt
 import enum
 import types
 import typing
-from collections.abc import Mapping
-from typing import Any, TypeAlias, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Self, TypeAlias, TypeVar, dataclass_transform
 
 JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 
 T = TypeVar("T")
+
+
+class Record:
+    """JSON (de)serialisation of a results dataclass, through this codec."""
+
+    TYPE: ClassVar[str]  # the "type" key of a tagged class's JSON object; unset on others
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        return to_json(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return from_json(cls, data)
+
+
+R = TypeVar("R", bound=Record)
+
+
+@dataclass_transform(frozen_default=True)
+def tagged(tag: str, *, kw_only: bool = False) -> Callable[[type[R]], type[R]]:
+    """Make a Record class a frozen dataclass whose JSON object starts with "type": tag."""
+
+    def make(cls: type[R]) -> type[R]:
+        cls.TYPE = tag
+        return dataclasses.dataclass(frozen=True, kw_only=kw_only)(cls)
+
+    return make
 
 
 def format_timestamp(value: dt.datetime) -> str:

@@ -1,6 +1,7 @@
 """Frozen dataclasses mirroring results.schema.json.
 
-Each class is (de)serialised by `opsproof.results.codec` from its fields and type hints:
+Each class is (de)serialised by `opsproof.results.codec` from its fields and type hints
+(each result class is `tagged` with its schema "type"):
 `to_dict` writes every field, in declaration order (optional ones as their default), so
 readers of opsproof-written files never meet a missing key; `from_dict` trusts its input
 to have the schema's shape: read files with `opsproof.results.load_results`, which
@@ -14,12 +15,13 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Self, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from opsproof.results.codec import JSONValue as JSONValue
+from opsproof.results.codec import Record as Record
 from opsproof.results.codec import format_timestamp as format_timestamp
-from opsproof.results.codec import from_json, to_json
 from opsproof.results.codec import parse_timestamp as parse_timestamp
+from opsproof.results.codec import tagged, to_json
 
 SCHEMA_VERSION = "1.0"
 
@@ -42,17 +44,6 @@ Scope = Literal["endpoint", "subsystem", "total"]
 def utc_now() -> dt.datetime:
     """Now, timezone-aware in UTC, to the second."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-class Record:
-    """JSON (de)serialisation of a results dataclass, through the one codec."""
-
-    def to_dict(self) -> dict[str, JSONValue]:
-        return to_json(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        return from_json(cls, data)
 
 
 @dataclass(frozen=True)
@@ -83,10 +74,8 @@ class Waiver(Record):
     ticket: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@tagged("check", kw_only=True)
 class CheckResult(Record):
-    TYPE: ClassVar[str] = "check"
-
     host: str
     control_id: str
     title: str
@@ -103,10 +92,8 @@ class CheckResult(Record):
     timestamp: dt.datetime
 
 
-@dataclass(frozen=True)
+@tagged("measurement")
 class Measurement(Record):
-    TYPE: ClassVar[str] = "measurement"
-
     subsystem: str
     endpoint: str
     metric: str
@@ -117,10 +104,8 @@ class Measurement(Record):
     samples: int
 
 
-@dataclass(frozen=True)
+@tagged("experiment")
 class ExperimentResult(Record):
-    TYPE: ClassVar[str] = "experiment"
-
     name: str
     fault: str
     hypothesis_met_before: bool
@@ -142,10 +127,8 @@ class ExperimentResult(Record):
     alert_resolved_s: float | None = None  # platform recovered -> resolved notification received
 
 
-@dataclass(frozen=True, kw_only=True)
+@tagged("step", kw_only=True)
 class StepResult(Record):
-    TYPE: ClassVar[str] = "step"
-
     play: str
     host: str
     ok: int
@@ -158,11 +141,9 @@ class StepResult(Record):
     duration_s: float
 
 
-@dataclass(frozen=True)
+@tagged("load")
 class LoadResult(Record):
     """One endpoint's (or subsystem's, or the run's) figures from one load-test run."""
-
-    TYPE: ClassVar[str] = "load"
 
     scope: Scope
     subsystem: str
@@ -184,11 +165,9 @@ class LoadResult(Record):
     duration_s: float
 
 
-@dataclass(frozen=True)
+@tagged("comparison")
 class Comparison(Record):
     """A metric under a candidate profile against a baseline profile, over repetitions."""
-
-    TYPE: ClassVar[str] = "comparison"
 
     scope: Scope
     subsystem: str
@@ -208,11 +187,9 @@ class Comparison(Record):
     seed: int
 
 
-@dataclass(frozen=True)
+@tagged("plan")
 class PlanResult(Record):
     """EXPLAIN (ANALYZE, BUFFERS) of the query a declared index serves, under one profile."""
-
-    TYPE: ClassVar[str] = "plan"
 
     host: str
     subsystem: str
@@ -233,11 +210,9 @@ class PlanResult(Record):
     timestamp: dt.datetime
 
 
-@dataclass(frozen=True, kw_only=True)
+@tagged("capacity-step", kw_only=True)
 class CapacityStep(Record):
     """One step of a capacity run: the rate offered, what the system did, and the SLO verdict."""
-
-    TYPE: ClassVar[str] = "capacity-step"
 
     profile: str
     step: int
@@ -255,11 +230,9 @@ class CapacityStep(Record):
     slowest: str | None = None  # the endpoint with the highest p95 in this step
 
 
-@dataclass(frozen=True, kw_only=True)
+@tagged("capacity", kw_only=True)
 class CapacityResult(Record):
     """One profile's capacity: the knee (highest rate within the SLO) and what broke."""
-
-    TYPE: ClassVar[str] = "capacity"
 
     profile: str
     knee_rps: float | None  # offered rate of the highest step within the SLO; None: none was
@@ -272,11 +245,9 @@ class CapacityResult(Record):
     steps: int
 
 
-@dataclass(frozen=True, kw_only=True)
+@tagged("resource", kw_only=True)
 class ResourceResult(Record):
     """A resource a run used, read from a host (or this machine) over the run's window."""
-
-    TYPE: ClassVar[str] = "resource"
 
     run: str  # the run it belongs to, e.g. baseline/run-1 or baseline/capacity
     profile: str
@@ -287,11 +258,9 @@ class ResourceResult(Record):
     detail: JSONValue = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@tagged("availability", kw_only=True)
 class AvailabilityResult(Record):
     """One subsystem's availability over a period from the blackbox probes, vs the SLO."""
-
-    TYPE: ClassVar[str] = "availability"
 
     subsystem: str
     period: str  # YYYY-MM (or YYYY)
