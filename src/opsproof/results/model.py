@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
@@ -292,22 +293,7 @@ Result: TypeAlias = (
     | AvailabilityResult
 )
 
-RESULT_TYPES: Mapping[str, type[Result]] = {
-    cls.TYPE: cls
-    for cls in (
-        CheckResult,
-        Measurement,
-        ExperimentResult,
-        StepResult,
-        LoadResult,
-        Comparison,
-        PlanResult,
-        CapacityStep,
-        CapacityResult,
-        ResourceResult,
-        AvailabilityResult,
-    )
-}
+RESULT_TYPES: Mapping[str, type[Result]] = {cls.TYPE: cls for cls in typing.get_args(Result)}
 
 
 def result_from_dict(data: Mapping[str, Any]) -> Result:
