@@ -1,5 +1,8 @@
 """JSON-Schema errors as one-line 'path: message' texts, and the one ValidationError they raise.
 
+`SchemaDocument` is one kind of document checked this way: its packaged schema first, then
+the rules a schema cannot say.
+
 Used by the controls catalog and the results documents: both name each offending field by
 its path (`results[3].status`, `controls[4] (SSH-001).title.zh`), list missing and unknown
 fields one by one (with a did-you-mean), in document order, and report at most a few.
@@ -7,12 +10,14 @@ fields one by one (with a did-you-mean), in document order, and report at most a
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
 
@@ -113,10 +118,41 @@ def packaged_schema(package: str, resource: str) -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(text))
 
 
-def packaged_validator(
-    package: str, resource: str, format_checker: FormatChecker | None = None
-) -> Draft202012Validator:
-    """A validator of that schema, the schema itself checked first."""
-    schema = packaged_schema(package, resource)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=format_checker)
+@dataclass(frozen=True)
+class SchemaDocument:
+    """A kind of document checked against a JSON Schema shipped in a package, then (when the
+    schema passes) by the rules a schema cannot say; its problems raise one ValidationError."""
+
+    package: str
+    resource: str
+    what: str  # names the document in an error without a source, e.g. "controls catalog"
+    fix: str
+    format_checker: Callable[[], FormatChecker] | None = None
+
+    def schema(self) -> dict[str, Any]:
+        """A copy of the schema."""
+        return copy.deepcopy(packaged_schema(self.package, self.resource))
+
+    @functools.cached_property
+    def validator(self) -> Draft202012Validator:
+        """A validator of the schema, the schema itself checked first (once)."""
+        schema = packaged_schema(self.package, self.resource)
+        Draft202012Validator.check_schema(schema)
+        checker = self.format_checker() if self.format_checker else None
+        return Draft202012Validator(schema, format_checker=checker)
+
+    def errors(
+        self,
+        data: object,
+        semantic: Callable[[dict[str, Any]], Iterable[str]],
+        *,
+        label: Label | None = None,
+        top_order: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """The schema's messages (schema_messages); none: those of semantic(data)."""
+        found = schema_messages(self.validator, data, label=label, top_order=top_order)
+        return found or list(semantic(cast(dict[str, Any], data)))
+
+    def check(self, problems: list[str], source: str | os.PathLike[str] | None) -> None:
+        """Raise the one ValidationError for problems (raise_problems); none: return."""
+        raise_problems(problems, source=source, what=self.what, fix=self.fix)

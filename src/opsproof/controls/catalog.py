@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -10,21 +9,20 @@ from pathlib import Path
 from typing import Any, cast
 
 import yaml
-from jsonschema import Draft202012Validator
 
 from opsproof.controls.model import LAYER_PREFIX, Catalog
 from opsproof.errors import ConfigError, ValidationError
-from opsproof.schema_messages import (
-    json_path,
-    packaged_schema,
-    packaged_validator,
-    raise_problems,
-    schema_messages,
-)
+from opsproof.schema_messages import SchemaDocument, json_path
 
 DEFAULT_CATALOG = Path("controls/catalog.yml")
 SCHEMA_RESOURCE = "catalog.schema.json"
 CATALOG_DOC = "docs/controls.md"
+CATALOG_SCHEMA = SchemaDocument(
+    "opsproof.controls",
+    SCHEMA_RESOURCE,
+    what="controls catalog",
+    fix=f"correct the field(s) named; the catalog's fields are described in {CATALOG_DOC}",
+)
 
 # GB/T 22239-2019 8.1.4 lettered clause -> GB/T 28448-2019 level-3 host test item.
 # The standard's numbering has no L3-CES1-16.
@@ -46,12 +44,7 @@ TEST_ITEM_CLAUSE: Mapping[str, str] = {item: clause for clause, item in MLPS_TES
 
 def load_schema() -> dict[str, Any]:
     """A copy of the catalog schema shipped in the package."""
-    return copy.deepcopy(packaged_schema("opsproof.controls", SCHEMA_RESOURCE))
-
-
-@functools.cache
-def _validator() -> Draft202012Validator:
-    return packaged_validator("opsproof.controls", SCHEMA_RESOURCE)
+    return CATALOG_SCHEMA.schema()
 
 
 # --- messages --------------------------------------------------------------------------
@@ -133,18 +126,12 @@ def _semantic(data: dict[str, Any]) -> Iterator[str]:
 
 def catalog_errors(data: object) -> list[str]:
     """Every problem with data as 'path: message', in document order; empty when valid."""
-    found = schema_messages(_validator(), data, label=functools.partial(_control_label, data))
-    return found or list(_semantic(cast(dict[str, Any], data)))
+    return CATALOG_SCHEMA.errors(data, _semantic, label=functools.partial(_control_label, data))
 
 
 def validate_catalog(data: object, *, source: str | os.PathLike[str] | None = None) -> None:
     """Raise ValidationError naming the source, the control and the path of each bad field."""
-    raise_problems(
-        catalog_errors(data),
-        source=source,
-        what="controls catalog",
-        fix=f"correct the field(s) named; the catalog's fields are described in {CATALOG_DOC}",
-    )
+    CATALOG_SCHEMA.check(catalog_errors(data), source)
 
 
 # --- files -----------------------------------------------------------------------------

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
-import functools
 import json
 import math
 import os
@@ -15,17 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import FormatChecker
 
 from opsproof.errors import ConfigError, ValidationError
 from opsproof.results.model import SCHEMA_VERSION, ResultsDocument, parse_timestamp
-from opsproof.schema_messages import (
-    json_path,
-    packaged_schema,
-    packaged_validator,
-    raise_problems,
-    schema_messages,
-)
+from opsproof.schema_messages import SchemaDocument, json_path
 
 SCHEMA_RESOURCE = "results.schema.json"
 SCHEMA_DOC = "docs/results-schema.md"
@@ -65,14 +57,18 @@ def _format_checker() -> FormatChecker:
     return checker
 
 
+RESULTS_SCHEMA = SchemaDocument(
+    "opsproof.results",
+    SCHEMA_RESOURCE,
+    what="results document",
+    fix=f"correct the field(s) named; the format is described in {SCHEMA_DOC}",
+    format_checker=_format_checker,
+)
+
+
 def load_schema() -> dict[str, Any]:
     """A copy of the results schema shipped in the package."""
-    return copy.deepcopy(packaged_schema("opsproof.results", SCHEMA_RESOURCE))
-
-
-@functools.cache
-def _validator() -> Draft202012Validator:
-    return packaged_validator("opsproof.results", SCHEMA_RESOURCE, _format_checker())
+    return RESULTS_SCHEMA.schema()
 
 
 # --- messages --------------------------------------------------------------------------
@@ -113,18 +109,12 @@ def schema_errors(data: object) -> list[str]:
             f"schema_version: {data['schema_version']!r} is not supported; "
             f"this opsproof reads schema_version {SCHEMA_VERSION!r}"
         ]
-    found = schema_messages(_validator(), data, top_order=_TOP_ORDER)
-    return found or list(_semantic(cast(dict[str, Any], data)))
+    return RESULTS_SCHEMA.errors(data, _semantic, top_order=_TOP_ORDER)
 
 
 def validate_document(data: object, *, source: str | os.PathLike[str] | None = None) -> None:
     """Raise ValidationError naming the source and the JSON path of each offending field."""
-    raise_problems(
-        schema_errors(data),
-        source=source,
-        what="results document",
-        fix=f"correct the field(s) named; the format is described in {SCHEMA_DOC}",
-    )
+    RESULTS_SCHEMA.check(schema_errors(data), source)
 
 
 # --- files -----------------------------------------------------------------------------
