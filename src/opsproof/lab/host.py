@@ -17,7 +17,7 @@ from pathlib import Path
 
 from opsproof.errors import LabError
 from opsproof.lab.config import HostSpec, LabSpec
-from opsproof.lab.state import LabPaths
+from opsproof.lab.state import Beneath, LabPaths
 from opsproof.lab.system import is_mountpoint, pid_alive, run
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -32,41 +32,15 @@ CGROUP_HIERARCHIES = ("systemd", "unified", "cpu", "cpuacct", "memory", "pids")
 class HostPaths:
     dir: Path
 
-    @property
-    def upper(self) -> Path:
-        return self.dir / "upper"
-
-    @property
-    def work(self) -> Path:
-        return self.dir / "work"
-
-    @property
-    def root(self) -> Path:
-        return self.dir / "root"
-
-    @property
-    def data_image(self) -> Path:
-        return self.dir / "data.img"
-
-    @property
-    def data(self) -> Path:
-        return self.dir / "data"
-
-    @property
-    def pidfile(self) -> Path:
-        return self.dir / "supervise.pid"
-
-    @property
-    def config(self) -> Path:
-        return self.dir / "supervise.json"
-
-    @property
-    def log(self) -> Path:
-        return self.dir / "console.log"
-
-    @property
-    def created(self) -> Path:
-        return self.dir / "created"
+    upper = Beneath()
+    work = Beneath()
+    root = Beneath()
+    data_image = Beneath("data.img")
+    data = Beneath()
+    pidfile = Beneath("supervise.pid")
+    config = Beneath("supervise.json")
+    log = Beneath("console.log")
+    created = Beneath()
 
 
 @dataclass(frozen=True)

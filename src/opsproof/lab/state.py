@@ -5,11 +5,13 @@ The state is machine-wide (not per checkout) so every clone finds and reuses the
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, overload
 
 from opsproof.errors import LabError
 from opsproof.locks import held
@@ -17,21 +19,38 @@ from opsproof.locks import held
 DEFAULT_STATE_DIR = Path("/var/lib/opsproof/lab")
 
 
+class Beneath:
+    """A path in a directory layout: beneath the directory that is the layout's one field,
+    named as the attribute unless the name is given."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self.name = self.name or attribute
+
+    @overload
+    def __get__(self, layout: None, owner: type) -> Beneath: ...
+    @overload
+    def __get__(self, layout: object, owner: type) -> Path: ...
+    def __get__(self, layout: Any, owner: type) -> Beneath | Path:
+        if layout is None:
+            return self
+        directory: Path = getattr(layout, dataclasses.fields(layout)[0].name)
+        return directory / str(self.name)
+
+
 @dataclass(frozen=True)
 class LabPaths:
     root: Path
 
-    @property
-    def base(self) -> Path:
-        return self.root / "base"
-
-    @property
-    def base_ready(self) -> Path:
-        return self.root / "base.ready"
-
-    @property
-    def ssh_dir(self) -> Path:
-        return self.root / "ssh"
+    base = Beneath()
+    base_ready = Beneath("base.ready")
+    ssh_dir = Beneath("ssh")
+    bin_dir = Beneath("bin")
+    # What the lab created (bridge, cgroups): destroy removes exactly that.
+    record = Beneath("lab.json")
+    lock = Beneath(".lock")
 
     @property
     def ssh_key(self) -> Path:
@@ -40,19 +59,6 @@ class LabPaths:
     @property
     def known_hosts(self) -> Path:
         return self.ssh_dir / "known_hosts"
-
-    @property
-    def bin_dir(self) -> Path:
-        return self.root / "bin"
-
-    @property
-    def record(self) -> Path:
-        """What the lab created (bridge, cgroups): destroy removes exactly that."""
-        return self.root / "lab.json"
-
-    @property
-    def lock(self) -> Path:
-        return self.root / ".lock"
 
     def host_dir(self, name: str) -> Path:
         return self.root / "hosts" / name
