@@ -43,7 +43,7 @@ def _record(spec: LabSpec, paths: LabPaths) -> None:
     if paths.record.exists():
         old = [str(h) for h in json.loads(paths.record.read_text()).get("hosts", [])]
     names = [h.name for h in spec.hosts]
-    names += [h for h in old if h not in names and (paths.root / "hosts" / h).exists()]
+    names += [h for h in old if h not in names and (paths.hosts_dir / h).exists()]
     data = {
         "bridge": spec.bridge,
         "subnet": str(spec.subnet),
@@ -99,7 +99,7 @@ def _write_known_hosts(spec: LabSpec, paths: LabPaths) -> None:
     if paths.known_hosts.exists():
         for line in paths.known_hosts.read_text().splitlines(keepends=True):
             name = line.split(" ", 1)[0].rpartition(",")[2]
-            if name and name not in names and (paths.root / "hosts" / name).exists():
+            if name and name not in names and (paths.hosts_dir / name).exists():
                 lines.append(line)
     paths.known_hosts.write_text("".join(lines))
 
@@ -130,12 +130,10 @@ def destroy(spec: LabSpec, paths: LabPaths, log: Log) -> None:
         for h in spec.hosts:
             host.destroy(paths, h)
             log(f"{h.name}: destroyed")
-        leftovers = (
-            [p for p in (paths.root / "hosts").glob("*")] if (paths.root / "hosts").exists() else []
-        )
+        leftovers = [p for p in paths.hosts_dir.glob("*")] if paths.hosts_dir.exists() else []
         if leftovers:
             raise LabError(
-                f"unknown hosts in {paths.root / 'hosts'}: {', '.join(p.name for p in leftovers)}",
+                f"unknown hosts in {paths.hosts_dir}: {', '.join(p.name for p in leftovers)}",
                 fix="they are not in lab.yml: remove them by hand",
             )
         aptcache.remove()

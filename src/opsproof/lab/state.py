@@ -51,6 +51,7 @@ class LabPaths:
     # What the lab created (bridge, cgroups): destroy removes exactly that.
     record = Beneath("lab.json")
     lock = Beneath(".lock")
+    hosts_dir = Beneath("hosts")
 
     @property
     def ssh_key(self) -> Path:
@@ -61,7 +62,7 @@ class LabPaths:
         return self.ssh_dir / "known_hosts"
 
     def host_dir(self, name: str) -> Path:
-        return self.root / "hosts" / name
+        return self.hosts_dir / name
 
 
 def lab_paths() -> LabPaths:
