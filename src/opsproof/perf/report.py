@@ -2,7 +2,8 @@
 
 Every figure shown is read from the results document (and the latency-over-time chart
 from Locust's stats history files of the runs it names); nothing is re-measured. The
-tables are built once and rendered twice, so both formats show the same numbers.
+tables are built once and the report laid out once (`_render`), written by a Markdown and an
+HTML writer, so both formats show the same numbers in the same sections.
 """
 
 from __future__ import annotations
@@ -536,9 +537,10 @@ def percentile_chart(data: ReportData) -> str:
     )
 
 
-def _plan_blocks(
-    data: ReportData, subsystem: str | None = None
-) -> list[tuple[str, list[tuple[str, str]]]]:
+Blocks = list[tuple[str, list[tuple[str, str]]]]  # (heading, [(label, text)]) per plan
+
+
+def _plan_blocks(data: ReportData, subsystem: str | None = None) -> Blocks:
     """(heading, [(label, text)]) per captured plan, optionally of one subsystem."""
     blocks = []
     for plan in data.plans:
@@ -650,24 +652,6 @@ def shortfalls(data: ReportData) -> list[tuple[str, list[str], list[str]]]:
 # --- rendering -------------------------------------------------------------------------
 
 
-def _md_table(table: Table) -> str:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|")
-
-    lines = [f"### {table.title}", "", "| " + " | ".join(table.header) + " |"]
-    lines.append("|" + "|".join("---" for _ in table.header) + "|")
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows]
-    return "\n".join(lines) + "\n"
-
-
-def _html_table(table: Table) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in table.header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
-    )
-    return f"<h3>{escape(table.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"  # noqa: E501
-
-
 def _method(data: ReportData) -> str:
     c = data.comparisons[0] if data.comparisons else None
     conf = c.confidence if c else 0.95
@@ -679,57 +663,6 @@ def _method(data: ReportData) -> str:
     )
 
 
-def render_markdown(doc: ResultsDocument, doc_dir: Path) -> str:
-    data = ReportData(doc)
-    problems = check_consistency(doc)
-    parts = [
-        f"# Performance before and after: {data.baseline} → {data.candidate}",
-        "",
-        f"Run `{doc.run.id}`. Charts: see report.html.",
-        "",
-        _md_table(summary_table(data)) if data.loads else "",
-    ]
-    cap = capacity_tables(data)
-    if cap:
-        parts += ["## Capacity", "", cap[2], "", _md_table(cap[0]), _md_table(cap[1])]
-    used = resources_table(data)
-    if used:
-        parts += ["## Conditions and bottleneck", "", _md_table(used)]
-    parts += ["## Where a target is not met", ""]
-    falls = shortfalls(data)
-    if not falls:
-        parts.append("Every subsystem meets the targets.\n")
-    for sub, reasons, slow in falls:
-        parts.append(f"- **{sub}**: {'; '.join(reasons)}.")
-        parts += [f"  - {line}" for line in slow]
-        plans = _plan_blocks(data, sub)
-        parts.append(f"  - plans of its hot queries: {len(plans)} (below, section Plans)")
-    parts += ["", _md_table(endpoint_table(data))]
-    ceiling = ceiling_table(data)
-    if ceiling:
-        parts.append(_md_table(ceiling))
-    parts += ["## Method", "", _method(data), ""]
-    parts += ["## Consistency", ""]
-    parts.append(
-        "The numbers add up (counts, error rates, ratios recomputed from the rows).\n"
-        if not problems
-        else "\n".join(f"- PROBLEM: {p}" for p in problems) + "\n"
-    )
-    ptable = plans_table(data)
-    if ptable:
-        parts.append(_md_table(ptable))
-    parts += ["## Plans", ""]
-    blocks = _plan_blocks(data)
-    if not blocks:
-        parts.append("No EXPLAIN plans in this document.\n")
-    for heading, long in blocks:
-        parts.append(f"- {heading}")
-        for key, text in long:
-            parts += [f"  - {key}:", "", "```", text, "```", ""]
-    parts += ["", _md_table(conditions_table(doc))]
-    return "\n".join(parts)
-
-
 CSS = (
     "body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;"
     "margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;"
@@ -738,64 +671,151 @@ CSS = (
 )
 
 
-def render_html(doc: ResultsDocument, doc_dir: Path) -> str:
+class _Markdown:
+    """The report's pieces in Markdown (report.md: no charts; plans listed once, at the end)."""
+
+    charts = False
+    list_end: tuple[str, ...] = ("",)  # a blank line ends a list before what follows
+    tail: tuple[str, ...] = ()
+
+    def head(self, title: str, run_id: str) -> list[str]:
+        return [f"# {title}", "", f"Run `{run_id}`. Charts: see report.html.", ""]
+
+    def h2(self, text: str) -> list[str]:
+        return [f"## {text}", ""]
+
+    def para(self, text: str) -> str:
+        return f"{text}\n"
+
+    def table(self, table: Table) -> str:
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|")
+
+        lines = [f"### {table.title}", "", "| " + " | ".join(table.header) + " |"]
+        lines.append("|" + "|".join("---" for _ in table.header) + "|")
+        lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in table.rows]
+        return "\n".join(lines) + "\n"
+
+    def shortfall(self, sub: str, reasons: list[str], slow: list[str], plans: Blocks) -> list[str]:
+        return [
+            f"- **{sub}**: {'; '.join(reasons)}.",
+            *(f"  - {line}" for line in slow),
+            f"  - plans of its hot queries: {len(plans)} (below, section Plans)",
+        ]
+
+    def problems(self, problems: list[str]) -> str:
+        return "\n".join(f"- PROBLEM: {p}" for p in problems) + "\n"
+
+    def plans(self, blocks: Blocks) -> list[str]:
+        out = []
+        for heading, long in blocks:
+            out.append(f"- {heading}")
+            for key, text in long:
+                out += [f"  - {key}:", "", "```", text, "```", ""]
+        return out
+
+
+class _Html:
+    """The report's pieces in HTML (report.html: with charts; each shortfall shows its plans)."""
+
+    charts = True
+    list_end: tuple[str, ...] = ()
+    tail: tuple[str, ...] = ("</body></html>",)
+
+    def head(self, title: str, run_id: str) -> list[str]:
+        return [
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
+            f"<h1>{escape(title)}</h1><p>Run <code>{escape(run_id)}</code></p>",
+        ]
+
+    def h2(self, text: str) -> list[str]:
+        return [f"<h2>{escape(text)}</h2>"]
+
+    def para(self, text: str) -> str:
+        return f"<p>{escape(text)}</p>"
+
+    def table(self, table: Table) -> str:
+        head = "".join(f"<th>{escape(h)}</th>" for h in table.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
+        )
+        return f"<h3>{escape(table.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"  # noqa: E501
+
+    def shortfall(self, sub: str, reasons: list[str], slow: list[str], plans: Blocks) -> list[str]:
+        return [
+            f"<h3 class='bad'>{escape(sub)}: {escape('; '.join(reasons))}</h3><ul>",
+            *(f"<li>{escape(line)}</li>" for line in slow),
+            "</ul>",
+            *self.plans(plans),
+        ]
+
+    def problems(self, problems: list[str]) -> str:
+        return "<ul>" + "".join(f"<li class='bad'>{escape(p)}</li>" for p in problems) + "</ul>"
+
+    def plans(self, blocks: Blocks) -> list[str]:
+        out = []
+        for heading, long in blocks:
+            out.append(f"<p><b>{escape(heading)}</b></p>")
+            out += [f"<pre>{escape(key)}:\n{escape(text)}</pre>" for key, text in long]
+        return out
+
+
+def _render(doc: ResultsDocument, doc_dir: Path, w: _Markdown | _Html) -> str:
+    """The report laid out once, in the writer's format."""
     data = ReportData(doc)
     problems = check_consistency(doc)
-    title = f"Performance before and after: {data.baseline} → {data.candidate}"
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{escape(title)}</h1><p>Run <code>{escape(doc.run.id)}</code></p>",
-        _html_table(summary_table(data)) if data.loads else "",
-    ]
+    parts = w.head(f"Performance before and after: {data.baseline} → {data.candidate}", doc.run.id)
+    parts.append(w.table(summary_table(data)) if data.loads else "")
     cap = capacity_tables(data)
     if cap:
-        parts += ["<h2>Capacity</h2>", f"<p>{escape(cap[2])}</p>", _html_table(cap[0])]
-        parts += [capacity_chart(data), _html_table(cap[1])]
+        parts += [*w.h2("Capacity"), w.para(cap[2]), w.table(cap[0])]
+        parts += [capacity_chart(data)] if w.charts else []
+        parts.append(w.table(cap[1]))
     used = resources_table(data)
     if used:
-        parts += ["<h2>Conditions and bottleneck</h2>", _html_table(used)]
-    parts += [
-        "<h2>Charts</h2>",
-        percentile_chart(data),
-        charts.lines(
-            history_series(doc_dir, doc),
-            title="Latency over time: Locust's aggregated p95 (10 s window), each run",
-        ),
-        "<h2>Where a target is not met</h2>",
-    ]
+        parts += [*w.h2("Conditions and bottleneck"), w.table(used)]
+    if w.charts:
+        parts += [*w.h2("Charts"), percentile_chart(data)]
+        parts.append(
+            charts.lines(
+                history_series(doc_dir, doc),
+                title="Latency over time: Locust's aggregated p95 (10 s window), each run",
+            )
+        )
+    parts += w.h2("Where a target is not met")
     falls = shortfalls(data)
     if not falls:
-        parts.append("<p>Every subsystem meets the targets.</p>")
+        parts.append(w.para("Every subsystem meets the targets."))
     for sub, reasons, slow in falls:
-        parts.append(f"<h3 class='bad'>{escape(sub)}: {escape('; '.join(reasons))}</h3><ul>")
-        parts += [f"<li>{escape(line)}</li>" for line in slow]
-        parts.append("</ul>")
-        for heading, long in _plan_blocks(data, sub):
-            parts.append(f"<p><b>{escape(heading)}</b></p>")
-            parts += [f"<pre>{escape(key)}:\n{escape(text)}</pre>" for key, text in long]
-    parts.append(_html_table(endpoint_table(data)))
+        parts += w.shortfall(sub, reasons, slow, _plan_blocks(data, sub))
+    parts += [*w.list_end, w.table(endpoint_table(data))]
     ceiling = ceiling_table(data)
     if ceiling:
-        parts.append(_html_table(ceiling))
-    parts += ["<h2>Method</h2>", f"<p>{escape(_method(data))}</p>", "<h2>Consistency</h2>"]
+        parts.append(w.table(ceiling))
+    parts += [*w.h2("Method"), w.para(_method(data)), *w.h2("Consistency")]
     parts.append(
-        "<p>The numbers add up (counts, error rates, ratios recomputed from the rows).</p>"
-        if not problems
-        else "<ul>" + "".join(f"<li class='bad'>{escape(p)}</li>" for p in problems) + "</ul>"
+        w.problems(problems)
+        if problems
+        else w.para("The numbers add up (counts, error rates, ratios recomputed from the rows).")
     )
     ptable = plans_table(data)
     if ptable:
-        parts.append(_html_table(ptable))
-    parts.append("<h2>Plans</h2>")
+        parts.append(w.table(ptable))
+    parts += w.h2("Plans")
     blocks = _plan_blocks(data)
     if not blocks:
-        parts.append("<p>No EXPLAIN plans in this document.</p>")
-    for heading, long in blocks:
-        parts.append(f"<p><b>{escape(heading)}</b></p>")
-        parts += [f"<pre>{escape(key)}:\n{escape(text)}</pre>" for key, text in long]
-    parts += [_html_table(conditions_table(doc)), "</body></html>"]
+        parts.append(w.para("No EXPLAIN plans in this document."))
+    parts += [*w.plans(blocks), *w.list_end, w.table(conditions_table(doc)), *w.tail]
     return "\n".join(parts)
+
+
+def render_markdown(doc: ResultsDocument, doc_dir: Path) -> str:
+    return _render(doc, doc_dir, _Markdown())
+
+
+def render_html(doc: ResultsDocument, doc_dir: Path) -> str:
+    return _render(doc, doc_dir, _Html())
 
 
 def write_report(doc: ResultsDocument, out_dir: Path) -> tuple[Path, Path]:
