@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from opsproof import playbook_log
+from opsproof import endpoints, playbook_log
+from opsproof.cli import add_inventory_option, command_group
 from opsproof.errors import ConfigError, OpsproofError, ValidationError
 from opsproof.results import (
     Measurement,
@@ -37,7 +38,6 @@ from opsproof.results import (
     write_results,
 )
 
-LAB_INVENTORY = "inventories/lab"
 STAGES = ("fresh-provision", "noop-provision", "check", "inspect")
 
 
@@ -116,10 +116,10 @@ def run(out: Path, *, fresh: bool, inventory: str) -> ResultsDocument:
         conditions={"fresh": fresh, "logs": str(logdir)},
         extra_tools=("ansible-core", "mitogen"),
     )
-    if fresh and inventory.rstrip("/") != LAB_INVENTORY:
+    if fresh and inventory.rstrip("/") != endpoints.DEFAULT_INVENTORY:
         raise ConfigError(
             f"bench --fresh destroys the lab; {inventory} is not the lab inventory",
-            fix=f"use --fresh only with {LAB_INVENTORY}",
+            fix=f"use --fresh only with {endpoints.DEFAULT_INVENTORY}",
         )
     make = ["make", f"INVENTORY={inventory}"]
     runs: list[StageRun] = []
@@ -216,11 +216,10 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    bench = groups.add_parser("bench", help="time a proof cycle on the lab (results JSON)")
-    sub = bench.add_subparsers(dest="bench_command", required=True)
+    sub = command_group(groups, "bench", help="time a proof cycle on the lab (results JSON)")
     r = sub.add_parser("run", help="no-change provision, check mode, inspection (+ --fresh)")
     r.add_argument("--out", required=True, help="results JSON to write")
-    r.add_argument("--inventory", default=LAB_INVENTORY)
+    add_inventory_option(r, short=False)
     r.add_argument("--fresh", action="store_true", help="destroy the lab first (lab only)")
     r.set_defaults(func=_cmd_run)
     g = sub.add_parser("gate", help="exit 1 when NEW is slower than BASE past the threshold")

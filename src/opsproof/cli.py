@@ -4,8 +4,32 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import TypeAlias
 
+from opsproof import endpoints
 from opsproof.errors import OpsproofError, fatal
+
+# What `add_subparsers` returns: `opsproof`'s groups, or one group's commands.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def command_group(groups: Commands, name: str, *, help: str) -> Commands:
+    """`opsproof <name> <command>`: the group's parser, which must be given a command."""
+    return subcommands(groups.add_parser(name, help=help))
+
+
+def subcommands(group: argparse.ArgumentParser) -> Commands:
+    """The commands of a group whose parser has options of its own (`opsproof lab --spec`);
+    the command chosen lands in `args.command`."""
+    return group.add_subparsers(dest="command", required=True)
+
+
+def add_inventory_option(
+    parser: argparse.ArgumentParser, *, short: bool = True, help: str | None = None
+) -> None:
+    """`-i/--inventory DIR` (`--inventory` alone with short=False), default the lab's."""
+    flags = ("-i", "--inventory") if short else ("--inventory",)
+    parser.add_argument(*flags, default=endpoints.DEFAULT_INVENTORY, help=help)
 
 
 def build_parser() -> argparse.ArgumentParser:

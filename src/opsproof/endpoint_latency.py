@@ -20,7 +20,8 @@ from urllib.parse import quote
 
 import requests
 
-from opsproof.endpoints import DEFAULT_INVENTORY, platform_endpoint
+from opsproof.cli import add_inventory_option
+from opsproof.endpoints import platform_endpoint
 from opsproof.errors import ConfigError, PreconditionError
 from opsproof.results import Measurement, ResultsDocument, run_meta_from_environment, write_results
 
@@ -143,9 +144,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser = groups.add_parser(
         "probe", help="median latency of every platform endpoint, one request at a time"
     )
-    parser.add_argument(
-        "-i", "--inventory", default=DEFAULT_INVENTORY, help="where the platform is"
-    )
+    add_inventory_option(parser, help="where the platform is")
     parser.add_argument("--url", help="the platform's base URL (default: the inventory's)")
     parser.add_argument("--ca", help="CA certificate to verify with ('' = the system's CAs)")
     parser.add_argument("--rounds", type=int, default=15, help="requests per endpoint (1..200)")

@@ -18,6 +18,7 @@ from opsproof.ansible_inventory import AnsibleInventory
 from opsproof.errors import ConfigError
 
 DEFAULT_INVENTORY = "inventories/lab"
+INVENTORY_FIX = f"pass --inventory <dir> (default {DEFAULT_INVENTORY})"
 ROLES_DIR = Path(__file__).resolve().parents[2] / "roles"
 WEB_ROLE = "nginx"
 LAB_GROUP = "lab"  # the inventory group of lab hosts (chaos and the ceiling act only there)
@@ -58,7 +59,7 @@ def platform_endpoint(
     inventory: str | Path = DEFAULT_INVENTORY, *, roles_dir: Path = ROLES_DIR
 ) -> PlatformEndpoint:
     """The platform as the inventory describes it (first host of the web group)."""
-    loaded = AnsibleInventory(inventory, fix="pass --inventory <dir> (default inventories/lab)")
+    loaded = AnsibleInventory(inventory, fix=INVENTORY_FIX)
     group = _web_group(roles_dir)
     names = loaded.names(group) or [""]
     if not names[0]:

@@ -8,10 +8,10 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from opsproof import placement
 from opsproof.ansible_inventory import AnsibleInventory
+from opsproof.cli import Commands, add_inventory_option, command_group
 from opsproof.errors import ConfigError, PreconditionError
 
 
@@ -105,10 +105,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(groups: Any) -> None:
-    inv = groups.add_parser("inventory", help="inventory validation")
-    sub = inv.add_subparsers(dest="command", required=True)
+def register(groups: Commands) -> None:
+    sub = command_group(groups, "inventory", help="inventory validation")
     chk = sub.add_parser("check", help="validate the inventory and reach every host")
-    chk.add_argument("-i", "--inventory", default="inventories/lab")
+    add_inventory_option(chk)
     chk.add_argument("--limit", default=None)
     chk.set_defaults(func=cmd_check)

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import yaml
 
+from opsproof.cli import Commands, command_group
 from opsproof.errors import ValidationError
 
 ROLES_DIR = Path("roles")
@@ -232,9 +233,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(groups: Any) -> None:
-    roles = groups.add_parser("roles", help="role variables: specs, defaults, README tables")
-    sub = roles.add_subparsers(dest="command", required=True)
+def register(groups: Commands) -> None:
+    sub = command_group(groups, "roles", help="role variables: specs, defaults, README tables")
     readme = sub.add_parser("readme", help="write each role README's variable table from its specs")
     readme.add_argument("--check", action="store_true", help="only say which are out of date")
     readme.add_argument("--roles", default=str(ROLES_DIR))

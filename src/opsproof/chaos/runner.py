@@ -17,6 +17,7 @@ from typing import Any
 
 from opsproof.chaos import alerts, audit, context, report, restore, steady, timings
 from opsproof.chaos.load import Monitor, Writer
+from opsproof.cli import add_inventory_option, command_group
 from opsproof.errors import ConfigError, OpsproofError
 from opsproof.results import (
     ExperimentResult,
@@ -363,15 +364,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = groups.add_parser("chaos", help="chaos experiments (Chaos Toolkit) on the hosts")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = command_group(groups, "chaos", help="chaos experiments (Chaos Toolkit) on the hosts")
     for name, func, text in (
         ("run", cmd_run, "run experiments, audit writes, write the summary"),
         ("restore", cmd_restore, "remove every fault opsproof can inject, start the services"),
         ("list", cmd_list, "list the experiments"),
     ):
         sub = commands.add_parser(name, help=text)
-        sub.add_argument("-i", "--inventory", default="inventories/lab")
+        add_inventory_option(sub)
         sub.add_argument("--dir", default="chaos", help="directory of experiment files")
         sub.add_argument(
             "--confirm-production",

@@ -7,6 +7,7 @@ import enum
 import json
 from pathlib import Path
 
+from opsproof.cli import subcommands
 from opsproof.controls.catalog import DEFAULT_CATALOG, load_catalog
 from opsproof.controls.model import LAYERS, Control
 
@@ -21,7 +22,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.add_argument(
         "--catalog", type=Path, default=DEFAULT_CATALOG, help="controls catalog (catalog.yml)"
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = subcommands(parser)
 
     lst = commands.add_parser("list", help="list the controls, one per line or as JSON")
     lst.add_argument("--layer", choices=LAYERS, help="only the controls of this layer")

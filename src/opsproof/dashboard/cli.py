@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from opsproof import endpoints, placement
 from opsproof.ansible_inventory import AnsibleInventory
+from opsproof.cli import add_inventory_option
 from opsproof.dashboard import page
 from opsproof.dashboard.panels import PANELS, Panel
 from opsproof.dashboard.query import Window, check_url, label, query_range
@@ -30,7 +31,7 @@ def prometheus_url(inventory: str | Path) -> str:
     """http://<first host of the prometheus role's group>:<prometheus_port>, as the
     inventory and the role's defaults say."""
     group = placement.group_of(PROMETHEUS_ROLE)
-    loaded = AnsibleInventory(inventory, fix="pass --inventory <dir> (default inventories/lab)")
+    loaded = AnsibleInventory(inventory, fix=endpoints.INVENTORY_FIX)
     names = loaded.names(group)
     if not names:
         raise ConfigError(
@@ -72,7 +73,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser = groups.add_parser(
         "dashboard", help="the key graphs from Prometheus as one HTML page (inline SVG)"
     )
-    parser.add_argument("--inventory", "-i", default=endpoints.DEFAULT_INVENTORY)
+    add_inventory_option(parser)
     parser.add_argument("--prometheus", help="Prometheus's base URL (default: the inventory's)")
     parser.add_argument("--hours", type=float, default=6.0, help="the window, ending now")
     parser.add_argument("--step", type=int, default=None, help="seconds between points")

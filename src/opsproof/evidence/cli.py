@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from opsproof.cli import add_inventory_option, command_group
 from opsproof.errors import ConfigError
 from opsproof.evidence import sign, sums
 from opsproof.evidence.period import Period
@@ -25,8 +26,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = groups.add_parser("evidence", help="the evidence pack: build and verify")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = command_group(groups, "evidence", help="the evidence pack: build and verify")
     b = commands.add_parser("build", help="build reports/evidence/<period>/ from runs on disk")
     b.add_argument("--period", help="YYYY-MM or YYYY (default: the current month)")
     b.add_argument("--out-root", type=Path, default=REPO / "reports/evidence")
@@ -37,7 +37,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="folder to search for runs (repeatable; default reports/)",
     )
     b.add_argument("--rules", type=Path, default=REPO / "evidence/kpi.yml")
-    b.add_argument("-i", "--inventory", default="inventories/lab")
+    add_inventory_option(b)
     b.add_argument("--lang", choices=("zh", "en"), default="zh")
     b.add_argument("--survey", type=Path, help="satisfaction survey CSV (date,respondent,rating)")
     b.add_argument("--incidents", type=Path, help="incident log CSV (start,detected,recovered,…)")

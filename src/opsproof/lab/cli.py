@@ -7,8 +7,8 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
+from opsproof.cli import Commands, subcommands
 from opsproof.lab import budget, host, hosts_yml, ops
 from opsproof.lab.config import load_spec
 from opsproof.lab.state import lab_paths
@@ -82,10 +82,10 @@ def cmd_budget(args: argparse.Namespace) -> int:
     return 0 if b.fits else 1
 
 
-def register(groups: Any) -> None:
+def register(groups: Commands) -> None:
     lab = groups.add_parser("lab", help="the local lab of Debian 12 hosts")
     lab.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="lab description (lab.yml)")
-    sub = lab.add_subparsers(dest="command", required=True)
+    sub = subcommands(lab)
     sub.add_parser("up", help="create and start the lab (idempotent)").set_defaults(func=cmd_up)
     st = sub.add_parser("status", help="each host's state, address and ssh")
     st.add_argument("--json", action="store_true")

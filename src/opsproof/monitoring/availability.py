@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsproof.cli import add_inventory_option
 from opsproof.errors import ConfigError, OpsproofError
 from opsproof.evidence.period import TZ, Period
 from opsproof.results import (
@@ -230,7 +231,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "availability",
         help="each subsystem's availability from Prometheus's probes vs the SLO -> results JSON",
     )
-    p.add_argument("-i", "--inventory", default="inventories/lab")
+    add_inventory_option(p)
     p.add_argument("--period", default="", help="YYYY-MM (default: this month, Asia/Shanghai)")
     p.add_argument("--slo", type=float, default=DEFAULT_SLO, help="default 0.999")
     p.add_argument("--out", type=Path, required=True)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from opsproof import endpoints
+from opsproof.cli import add_inventory_option, command_group
 from opsproof.errors import ConfigError, OpsproofError
 from opsproof.perf import (
     capacity,
@@ -32,12 +33,9 @@ from opsproof.results import (
     write_results,
 )
 
-DEFAULT_INVENTORY = endpoints.DEFAULT_INVENTORY
-
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = groups.add_parser("perf", help="load tests, before/after comparison, gate")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = command_group(groups, "perf", help="load tests, before/after comparison, gate")
 
     load = commands.add_parser("loadtest", help="one headless Locust run -> reports/perf/<run>/")
     _load_options(load)
@@ -139,14 +137,14 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=0,
         help="also Locust with a master and N forked workers (distributed mode)",
     )
-    ceil.add_argument("--inventory", default=DEFAULT_INVENTORY, help="where the platform is")
+    add_inventory_option(ceil, short=False, help="where the platform is")
     ceil.add_argument("--ca-cert", help="CA to verify the platform with (default: the inventory's)")
     ceil.add_argument("--out-dir", type=Path, help="default reports/perf/ceiling-<UTC>")
     ceil.set_defaults(func=cmd_ceiling)
 
 
 def _load_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--inventory", default=DEFAULT_INVENTORY, help="where the platform is")
+    add_inventory_option(parser, short=False, help="where the platform is")
     parser.add_argument("--url", help="the platform's base URL (default: the inventory's)")
     parser.add_argument("--ca-cert", help="CA to verify the platform with ('' = system CAs)")
     add = parser.add_argument

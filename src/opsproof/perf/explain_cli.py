@@ -12,6 +12,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from opsproof.cli import add_inventory_option
 from opsproof.errors import ConfigError
 from opsproof.perf.explain import PROFILES, capture_plans
 from opsproof.perf.indexes import DEFAULT_INDEXES_DIR, load_indexes
@@ -29,7 +30,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--profile", choices=PROFILES, help="tuning profile the database is in (make tune)"
     )
     parser.add_argument("--out", type=Path, help="results JSON to write")
-    parser.add_argument("-i", "--inventory", default="inventories/lab", help="Ansible inventory")
+    add_inventory_option(parser, help="Ansible inventory")
     parser.add_argument(
         "--indexes-dir",
         type=Path,

@@ -22,6 +22,7 @@ from typing import IO
 
 from opsproof import locks
 from opsproof.ansible_inventory import AnsibleInventory
+from opsproof.cli import add_inventory_option
 from opsproof.endpoints import DEFAULT_INVENTORY
 from opsproof.errors import ConfigError, PreconditionError
 
@@ -174,7 +175,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "tune", help="switch the tuning profile (only what it changes), under the change lock"
     )
     cmd.add_argument("--profile", required=True, help=" or ".join(PROFILES))
-    cmd.add_argument("-i", "--inventory", default=DEFAULT_INVENTORY)
+    add_inventory_option(cmd)
     cmd.add_argument("--limit", help="an Ansible host pattern")
     cmd.add_argument("ansible_args", nargs="*", help="after --: more ansible-playbook options")
     cmd.set_defaults(func=cmd_tune)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from opsproof.cli import command_group
 from opsproof.errors import OpsproofError
 from opsproof.results.validate import load_results
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = groups.add_parser("results", help="results files in the opsproof results schema")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = command_group(groups, "results", help="results files in the opsproof results schema")
 
     validate = commands.add_parser(
         "validate", help="check results files against the results schema"
