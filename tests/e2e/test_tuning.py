@@ -192,12 +192,65 @@ def test_every_declared_index_serves_its_query(record: Record) -> None:
     assert unused == [], "\n\n".join(p.plan_text for p in plans if not p.index_used)
 
 
+# Windows of GET /api/publishing/most-read: whole years and months, partial months at either
+# end, inside one month, open at either end, none.
+MOST_READ_WINDOWS = (
+    ("2018-01-01", "2018-12-31"),
+    ("2018-01-15", "2018-03-10"),
+    ("2018-02-03", "2018-02-20"),
+    (None, "2016-06-15"),
+    ("2020-07-31", None),
+    (None, None),
+)
+
+
+def most_read_rankings_agree() -> list[str]:
+    """Each window's top 20 from publishing_most_read (the profile's) and from
+    publishing_most_read_scan (on the fly), compared in one statement (one snapshot)."""
+
+    def lit(d: str | None) -> str:
+        return "NULL::date" if d is None else f"DATE '{d}'"
+
+    windows = ", ".join(f"({lit(f)}, {lit(t)})" for f, t in MOST_READ_WINDOWS)
+    ranking = "(SELECT array_agg(row(article_id, reads)::text) FROM {}(w.f, w.t, 20))"
+    return psql(
+        "SELECT coalesce(w.f::text, '-') || '..' || coalesce(w.t::text, '-') || ' ' || ("
+        + ranking.format("publishing_most_read")
+        + " IS NOT DISTINCT FROM "
+        + ranking.format("publishing_most_read_scan")
+        + f") FROM (VALUES {windows}) AS w(f, t)"
+    )
+
+
+def test_the_most_read_rollup_ranks_as_the_scan_and_counts_each_read(record: Record) -> None:
+    """Issue 16 §4: the optimised profile's rollup (platform/sql/rollups) answers the same
+    ranking as counting the access rows, and a read is counted in its own transaction."""
+    assert psql("SELECT to_regclass('public.publishing_access_monthly') IS NOT NULL") == ["t"]
+    assert all(r.endswith(" true") for r in most_read_rankings_agree()), most_read_rankings_agree()
+    article = psql("SELECT max(id) FROM publishing_article")[0]
+    month = "date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai')"
+    counted = (
+        f"SELECT (SELECT coalesce(sum(reads), 0) FROM publishing_access_monthly"
+        f" WHERE article_id = {article} AND month = {month}::date)"
+        f" || ' ' || (SELECT count(*) FROM publishing_access WHERE article_id = {article}"
+        f" AND accessed_at >= {month}::timestamp AT TIME ZONE 'Asia/Shanghai')"
+    )
+    before = psql(counted)[0].split()
+    reply = requests.get(f"https://{WEB}/api/publishing/items/{article}", verify=CA, timeout=30)
+    assert reply.status_code == 200, reply.text
+    after = psql(counted)[0].split()
+    assert after[0] == after[1], after  # the rollup's count is the rows' count
+    assert int(after[0]) >= int(before[0]) + 1
+
+
 def test_switch_to_baseline_removes_what_optimised_added(record: Record) -> None:
     record.profile = None  # until the repeat below shows the switch complete
     run, seconds = tune("baseline")
     assert run.rc == 0, run.out[-4000:]
     record.timings["make tune PROFILE=baseline", "baseline"] = seconds
     assert declared_present() == set()
+    assert psql("SELECT to_regclass('public.publishing_access_monthly')") == [""]
+    assert all(r.endswith(" true") for r in most_read_rankings_agree())  # the scan, both sides
     assert psql("SELECT extname FROM pg_extension ORDER BY 1") == ["plpgsql"]
     # PostgreSQL's own defaults again.
     assert psql("SHOW shared_buffers") == ["128MB"]
