@@ -119,6 +119,7 @@ def test_python_side_reads_the_placement() -> None:
     from opsproof.chaos import faults_memory, faults_process
     from opsproof.inspection.collect import layer_group
     from opsproof.inventory_check import required_groups
+    from opsproof.monitoring import prometheus
     from opsproof.perf import explain
 
     site = placement.read(SITE)
@@ -128,5 +129,6 @@ def test_python_side_reads_the_placement() -> None:
     assert layer_group("firewall") is None
     assert site.group_of("postgresql") == explain.DB_GROUP
     assert site.group_of("tomcat") == faults_memory.JVM_GROUP
+    assert site.group_of("prometheus") == prometheus.OPS_GROUP
     assert set(faults_process.SERVICES) == set(site.groups())
     assert set(required_groups()) == set(site.groups())

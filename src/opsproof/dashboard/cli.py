@@ -22,7 +22,7 @@ from opsproof.errors import ConfigError
 from opsproof.monitoring import prometheus
 
 REPO = Path(__file__).resolve().parents[3]
-PROMETHEUS_ROLE = "prometheus"
+PROMETHEUS_ROLE = prometheus.PROMETHEUS_ROLE
 LAB_TZ = "Asia/Shanghai"  # the hosts' timezone (baseline_timezone in the lab)
 POINTS = 240  # points per line, about (the step follows the window)
 

@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opsproof import ssh_targets
+from opsproof import placement, ssh_targets
 from opsproof.ansible_inventory import AnsibleInventory
 from opsproof.errors import ConfigError, OpsproofError, PreconditionError
 
-OPS_GROUP = "ops"
+PROMETHEUS_ROLE = "prometheus"
+OPS_GROUP = placement.group_of(PROMETHEUS_ROLE)  # the hosts that run it (playbooks/site.yml)
 DEFAULT_PORT = 9090
 
 # Runs on the ops host: argv[1] the base URL, argv[2] a JSON list of [path, params]; prints
