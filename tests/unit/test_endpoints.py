@@ -72,6 +72,21 @@ def test_no_lab_address_or_ca_is_written_in_the_code() -> None:
     assert found == [], "read it from the inventory (opsproof.endpoints): " + "; ".join(found)
 
 
+def test_no_lab_host_name_is_a_string_in_the_code() -> None:
+    files = [*(REPO / "src").rglob("*.py"), *(REPO / "loadtests").rglob("*.py")]
+    quoted = [f"{q}{h.name}{q}" for h in SPEC.hosts for q in "\"'"]
+    found = [
+        f"{path.relative_to(REPO)}:{n}: {literal}"
+        for path in files
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for literal in quoted
+        if literal in line
+    ]
+    assert found == [], "ask the inventory for a group's hosts (opsproof.placement): " + (
+        "; ".join(found)
+    )
+
+
 def test_the_makefile_passes_only_the_knobs_the_user_set() -> None:
     env = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
     targets = ["loadtest", "loadtest-ui", "perf-compare", "loadtest-ceiling", "probe"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from opsproof.lab.host import HostPaths
+from opsproof.lab.state import LabPaths
 from opsproof.perf import report, resources
 from opsproof.perf.resources import HostSample, Snapshot
 from opsproof.results import ResultsDocument, load_results, run_meta_from_environment, write_results
@@ -103,3 +106,12 @@ def test_report_shows_conditions_beside_latency_and_warns(tmp_path: Path) -> Non
     assert row["db01 CPU / throttled / memory"] == "80.0 % / 2.00 s / 1024 MB"
     assert row["other work %"].startswith("0.0")  # 18 busy = 10 hosts + 8 generator
     assert "DISTURBED" not in row["other work %"]
+
+
+def test_host_cgroups_reads_each_lab_hosts_supervisor_config(tmp_path: Path) -> None:
+    cfg = HostPaths(LabPaths(tmp_path).host_dir("db9")).config
+    cfg.parent.mkdir(parents=True)
+    cpu = "/sys/fs/cgroup/cpu/opsproof-lab/db9"
+    cfg.write_text(json.dumps({"cgroups": [{"path": cpu}]}), encoding="utf-8")
+    (tmp_path / "hosts" / "half-made").mkdir()  # no supervise.json yet: left out
+    assert resources.host_cgroups(tmp_path) == {"db9": {"cpu": Path(cpu)}}

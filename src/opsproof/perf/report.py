@@ -337,7 +337,9 @@ def resources_table(data: ReportData) -> Table | None:
         total = totals.get((profile, int(rep))) if rep.isdigit() else None
         gen = v.get(("generator", "cpu_percent"))
         disturbed = _detail(m.get(("machine", "others_cpu_percent"))).get("disturbed")
-        pg = m.get(("db01", "pg_active_max"))
+        # PostgreSQL and the JVM are measured on one host each (whichever the inventory names)
+        one = {r.metric: r for r in m.values()}
+        pg = one.get("pg_active_max")
         waits = _detail(pg).get("waits")
         rows.append(
             (
@@ -355,8 +357,8 @@ def resources_table(data: ReportData) -> Table | None:
                     for h in hosts
                 ),
                 _fmt(pg.value if pg else None, 0) + (f" {json.dumps(waits)}" if waits else ""),
-                _top_statement(m.get(("db01", "pg_top_statement_ms"))),
-                _gc(m.get(("app01", "jvm_gc_pause_ms"))),
+                _top_statement(one.get("pg_top_statement_ms")),
+                _gc(one.get("jvm_gc_pause_ms")),
                 _fmt(v.get(("machine", "load1")), 2),
             )
         )

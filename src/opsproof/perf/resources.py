@@ -5,14 +5,16 @@ Around every measured run (make loadtest, each perf-compare repetition, each cap
 - this machine: CPU busy time from /proc/stat, and the load average;
 - each lab host: its cgroup's CPU time (cpuacct.usage), the time the CPU quota throttled it
   (cpu.stat throttled_time) and its memory (memory.usage_in_bytes), read from the cgroups
-  the lab put it in (/var/lib/opsproof/lab/hosts/<host>/supervise.json; see opsproof.lab);
+  the lab put it in (each host's supervise.json in the lab state, opsproof.lab);
 - the load generator: the CPU time of Locust's processes (this process's reaped children);
 - everything else = machine busy - lab hosts - generator: other work sharing the machine.
   A run where it passes `DISTURBED_PCT` % of the machine is flagged "disturbed";
-- PostgreSQL (db01): pg_stat_activity sampled every few seconds (active connections, what
-  they wait on) and, where pg_stat_statements is loaded (the optimised profile), the top
-  statements by total time, the counters reset at the start of the run;
-- the JVM (app01): GC pauses and the heap after the last GC, from the GC log (-Xlog:gc*).
+- PostgreSQL (the first host of the postgresql role's group in playbooks/site.yml):
+  pg_stat_activity sampled every few seconds (active connections, what they wait on) and,
+  where pg_stat_statements is loaded (the optimised profile), the top statements by total
+  time, the counters reset at the start of the run;
+- the JVM (the tomcat role's): GC pauses and the heap after the last GC, from the GC log
+  (-Xlog:gc*).
 
 The arithmetic and the parsing (`usage`, `parse_gc`, `activity_summary`, `activity_rows`,
 `top_statements`) are pure; `Watch` reads the hosts.
@@ -30,12 +32,17 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from opsproof import placement
 from opsproof.errors import OpsproofError
+from opsproof.lab.host import HostPaths
+from opsproof.lab.state import LabPaths, lab_paths
 from opsproof.results import JSONValue, ResourceResult
 
-LAB_STATE = Path("/var/lib/opsproof/lab")
+if TYPE_CHECKING:
+    from opsproof.ssh_targets import SshTarget
+
 DISTURBED_PCT = 25.0  # other work above this share of the machine: the run is disturbed
 GENERATOR_WARN_PCT = 70.0  # generator CPU (of one core) above this: its figures are suspect
 PG_SAMPLE_S = 5.0
@@ -77,10 +84,11 @@ def _cpu_stat(path: Path) -> dict[str, int]:
         return {}
 
 
-def host_cgroups(state: Path = LAB_STATE) -> dict[str, dict[str, Path]]:
+def host_cgroups(state: Path | None = None) -> dict[str, dict[str, Path]]:
     """Per lab host: its cgroup directory per hierarchy (cpu, cpuacct, memory)."""
+    lab = LabPaths(state) if state is not None else lab_paths()
     out: dict[str, dict[str, Path]] = {}
-    for cfg in sorted(state.glob("hosts/*/supervise.json")):
+    for cfg in sorted(HostPaths(d).config for d in lab.hosts_dir.glob("*")):
         try:
             data = json.loads(cfg.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -96,7 +104,7 @@ def host_cgroups(state: Path = LAB_STATE) -> dict[str, dict[str, Path]]:
     return out
 
 
-def take(state: Path = LAB_STATE) -> Snapshot:
+def take(state: Path | None = None) -> Snapshot:
     """Read the machine's and the lab hosts' counters now."""
     fields = Path("/proc/stat").read_text(encoding="ascii").splitlines()[0].split()[1:]
     ticks = [int(v) for v in fields]
@@ -313,6 +321,11 @@ TOP_SQL = (
 )
 
 
+def _first_in(targets: Sequence[SshTarget], group: str) -> str:
+    """The first inventory host of a group (the group's name when the inventory has none)."""
+    return next((t.name for t in targets if group in t.groups), group)
+
+
 def _q(sql: str) -> str:
     return PG + '"' + sql.replace('"', '\\"') + '"'
 
@@ -329,6 +342,8 @@ class Watch:
         self._pgss = False
         self._thread: threading.Thread | None = None
         self._before: Snapshot | None = None
+        # The hosts PostgreSQL and the JVM run on: first of their roles' groups (site.yml).
+        self._db = self._app = ""
 
     def _ssh(self, host: str, command: str, timeout: float = 20) -> str | None:
         from opsproof.ssh_targets import run
@@ -346,13 +361,16 @@ class Watch:
         from opsproof.ssh_targets import resolve
 
         try:
-            self._targets = {t.name: t for t in resolve(self.inventory)}
+            targets = resolve(self.inventory)
         except OpsproofError:
-            self._targets = {}
-        has = self._ssh("db01", _q(HAS_PGSS_SQL))
+            targets = []
+        self._targets = {t.name: t for t in targets}
+        self._db = _first_in(targets, placement.group_of("postgresql"))
+        self._app = _first_in(targets, placement.group_of("tomcat"))
+        has = self._ssh(self._db, _q(HAS_PGSS_SQL))
         self._pgss = bool(has and has.strip() == "1")
         if self._pgss:
-            self._ssh("db01", _q("SELECT pg_stat_statements_reset()"))
+            self._ssh(self._db, _q("SELECT pg_stat_statements_reset()"))
         self._before = take()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -361,7 +379,7 @@ class Watch:
     def _sample(self) -> None:
         deadline = time.monotonic() + 3 * 3600  # bounded even if never stopped
         while not self._stop.wait(PG_SAMPLE_S) and time.monotonic() < deadline:
-            out = self._ssh("db01", _q(ACTIVITY_SQL), timeout=10)
+            out = self._ssh(self._db, _q(ACTIVITY_SQL), timeout=10)
             if out is not None:
                 self._samples.append(activity_rows(out))
 
@@ -376,7 +394,7 @@ class Watch:
         active_max = activity["active_max"]
         rows.append(
             self._row(
-                "db01",
+                self._db,
                 "pg_active_max",
                 float(active_max) if isinstance(active_max, int | float) else None,
                 activity,
@@ -385,14 +403,14 @@ class Watch:
         top: float | None = None
         detail: JSONValue = {"note": "pg_stat_statements is not loaded under this profile"}
         if self._pgss:
-            top, statements = top_statements(self._ssh("db01", _q(TOP_SQL)) or "")
+            top, statements = top_statements(self._ssh(self._db, _q(TOP_SQL)) or "")
             detail = {"top": statements}
-        rows.append(self._row("db01", "pg_top_statement_ms", top, detail))
-        gc_log = self._ssh("app01", "sudo -n tail -n 4000 /var/log/tomcat10/gc.log") or ""
+        rows.append(self._row(self._db, "pg_top_statement_ms", top, detail))
+        gc_log = self._ssh(self._app, "sudo -n tail -n 4000 /var/log/tomcat10/gc.log") or ""
         gc = parse_gc(gc_log.splitlines(), before.wall, after.wall)
         rows.append(
             self._row(
-                "app01",
+                self._app,
                 "jvm_gc_pause_ms",
                 gc.pause_ms,
                 {"pauses": gc.pauses, "heap_after_mb": gc.heap_after_mb, "heap_mb": gc.heap_mb},
