@@ -4,6 +4,7 @@ what opsproof.chaos.experiments generates, and each stays a valid Chaos Toolkit 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,17 @@ def test_hosts_are_the_groups_site_yml_places_the_roles_on() -> None:
                 value = step["provider"]["arguments"].get(key)
                 if value is not None:
                     assert value.removeprefix("group:") in groups, (doc["title"], value)
+
+
+NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen").split()  # noqa: SIM905
+
+
+def test_readme_and_chaos_doc_count_and_list_the_experiments() -> None:
+    count = NUMBERS[len(GENERATED)]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    chaos = (REPO / "docs" / "chaos.md").read_text(encoding="utf-8")
+    assert re.findall(r"`make chaos` \| (\w+) fault experiments", readme) == [count]
+    assert re.findall(r"(\w+) host faults", chaos) == [count]
+    assert re.findall(r"## The (\w+) faults and their mechanisms", chaos) == [count]
+    table = chaos.split("## The ", 1)[1].split("\n## ", 1)[0]
+    assert sorted(re.findall(r"^\| `([a-z-]+)` \|", table, re.M)) == sorted(GENERATED)
