@@ -240,5 +240,8 @@ def test_every_run_records_the_conditions_of_every_host(compare_dir: Path) -> No
             assert mine[key]["value"] is not None, (run, key)
         assert ("db01", "pg_active_max") in mine
         assert ("app01", "jvm_gc_pause_ms") in mine
+        proxy = mine[("web01", "nginx_upstream_p95_ms")]
+        assert proxy["value"] is not None, (run, proxy)  # the run's requests went through nginx
+        assert proxy["detail"]["request_p95_ms"] >= proxy["detail"]["upstream_p50_ms"]
     md = (compare_dir / "report.md").read_text(encoding="utf-8")
     assert "## Conditions and bottleneck" in md

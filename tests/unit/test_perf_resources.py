@@ -108,6 +108,49 @@ def test_report_shows_conditions_beside_latency_and_warns(tmp_path: Path) -> Non
     assert "DISTURBED" not in row["other work %"]
 
 
+def test_proxy_times_split_nginx_from_the_upstream() -> None:
+    lines = [
+        "0.120 0.100",
+        "0.050 0.045",
+        "0.300 0.010, 0.250",  # retried: both attempts are the upstream's time
+        "0.002 -",  # no answer from the upstream
+        "garbage",
+        "0.010 ",
+    ]
+    t = resources.proxy_times(lines)
+    assert t.requests == 4
+    assert (t.request_p50_ms, t.request_p95_ms) == (50.0, 300.0)
+    assert (t.upstream_p50_ms, t.upstream_p95_ms) == (45.0, 260.0)
+    assert t.in_nginx_p95_ms == 40.0  # 300 - 260
+    assert "upstream_p95_ms" not in t.detail()
+    assert t.detail()["requests"] == 4
+    assert resources.proxy_times([]).request_p95_ms is None
+
+
+def test_the_proxy_filter_keeps_the_window_s_proxied_requests() -> None:
+    import subprocess
+    import sys
+
+    log = "\n".join(
+        json.dumps(r)
+        for r in (
+            {"msec": 99.9, "request_time": 0.5, "upstream_response_time": "0.4"},
+            {"msec": 100.0, "request_time": 0.2, "upstream_response_time": "0.1"},
+            {"msec": 150.0, "request_time": 0.001, "upstream_response_time": ""},  # static
+            {"msec": 200.0, "request_time": 0.9, "upstream_response_time": "0.8"},
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", resources.PROXY_FILTER, "100", "200"],
+        input=log + "\nnot json\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.splitlines() == ["0.2 0.1"]
+    assert resources.nginx_access_log() == "/var/log/nginx/platform-access.log"
+
+
 def test_host_cgroups_reads_each_lab_hosts_supervisor_config(tmp_path: Path) -> None:
     cfg = HostPaths(LabPaths(tmp_path).host_dir("db9")).config
     cfg.parent.mkdir(parents=True)

@@ -320,6 +320,22 @@ def _gc(row: ResourceResult | None) -> str:
     )
 
 
+def _proxy(row: ResourceResult | None) -> str:
+    """nginx's request time against the upstream's (p95 ms), and what nginx itself added."""
+    if row is None or not isinstance(row.detail, dict) or not row.detail.get("requests"):
+        return "–"
+    d = row.detail
+
+    def ms(key: str) -> str:
+        value = d.get(key)
+        return _fmt(float(value) if isinstance(value, int | float) else None)
+
+    return (
+        f"{ms('request_p95_ms')} / {_fmt(row.value)} ms "
+        f"(in nginx {ms('in_nginx_p95_ms')}; {d.get('requests')} requests)"
+    )
+
+
 def resources_table(data: ReportData) -> Table | None:
     """Per run: latency beside what each host, the generator and other work used."""
     if not data.resources:
@@ -359,6 +375,7 @@ def resources_table(data: ReportData) -> Table | None:
                 _fmt(pg.value if pg else None, 0) + (f" {json.dumps(waits)}" if waits else ""),
                 _top_statement(one.get("pg_top_statement_ms")),
                 _gc(one.get("jvm_gc_pause_ms")),
+                _proxy(one.get("nginx_upstream_p95_ms")),
                 _fmt(v.get(("machine", "load1")), 2),
             )
         )
@@ -376,6 +393,7 @@ def resources_table(data: ReportData) -> Table | None:
             "PG active (max) and waits",
             "PG top statement (total time)",
             "JVM GC",
+            "nginx request / upstream p95",
             "machine load1",
         ),
         tuple(rows),

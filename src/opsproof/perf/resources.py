@@ -14,10 +14,13 @@ Around every measured run (make loadtest, each perf-compare repetition, each cap
   where pg_stat_statements is loaded (the optimised profile), the top statements by total
   time, the counters reset at the start of the run;
 - the JVM (the tomcat role's): GC pauses and the heap after the last GC, from the GC log
-  (-Xlog:gc*).
+  (-Xlog:gc*);
+- nginx (the nginx role's): per proxied request of the run, its request time against the
+  upstream's (Tomcat's) response time, from the JSON access log: time spent in nginx and on
+  the network beside the time the application took.
 
 The arithmetic and the parsing (`usage`, `parse_gc`, `activity_summary`, `activity_rows`,
-`top_statements`) are pure; `Watch` reads the hosts.
+`top_statements`, `proxy_times`) are pure; `Watch` reads the hosts.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -38,6 +42,7 @@ from opsproof import placement
 from opsproof.errors import OpsproofError
 from opsproof.lab.host import HostPaths
 from opsproof.lab.state import LabPaths, lab_paths
+from opsproof.perf.stats import percentile
 from opsproof.results import JSONValue, ResourceResult
 
 if TYPE_CHECKING:
@@ -301,6 +306,57 @@ def top_statements(text: str) -> tuple[float | None, list[JSONValue]]:
     return (totals[0] if totals else None), statements
 
 
+@dataclass(frozen=True)
+class ProxyTimes:
+    """Proxied requests of one run: nginx's request time and the upstream's response time."""
+
+    requests: int
+    request_p50_ms: float | None
+    request_p95_ms: float | None
+    upstream_p50_ms: float | None
+    upstream_p95_ms: float | None
+    in_nginx_p95_ms: float | None  # request - upstream, per request: nginx, TLS and network
+
+    def detail(self) -> dict[str, JSONValue]:
+        """Every figure but the upstream p95 (the row's value)."""
+        return {k: v for k, v in vars(self).items() if k != "upstream_p95_ms"}
+
+
+def proxy_times(lines: Iterable[str]) -> ProxyTimes:
+    """`<request_time> <upstream_response_time>` lines (seconds, as nginx logs them; the
+    upstream's is a comma list when nginx tried more than one, '-' for an attempt without
+    an answer) → percentiles in ms."""
+    request: list[float] = []
+    upstream: list[float] = []
+    for line in lines:
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2:
+            continue
+        try:
+            total = float(parts[0])
+            spent = sum(
+                float(t) for t in parts[1].replace(" ", "").split(",") if t not in ("", "-")
+            )
+        except ValueError:
+            continue
+        request.append(total * 1000)
+        upstream.append(spent * 1000)
+    in_nginx = sorted(max(r - u, 0.0) for r, u in zip(request, upstream, strict=True))
+
+    def pct(values: list[float], p: float) -> float | None:
+        got = percentile(sorted(values), p)
+        return None if got is None else round(got, 1)
+
+    return ProxyTimes(
+        len(request),
+        pct(request, 50),
+        pct(request, 95),
+        pct(upstream, 50),
+        pct(upstream, 95),
+        pct(in_nginx, 95),
+    )
+
+
 # --- on the hosts ------------------------------------------------------------------------
 
 PG = "cd /tmp && sudo -n -u postgres psql -XAtq -F '|' -d platform -c "
@@ -319,6 +375,28 @@ TOP_SQL = (
     "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'platform') "
     "ORDER BY total_exec_time DESC LIMIT 5"
 )
+
+
+# The proxied requests logged between two Unix times, as `<request_time> <upstream time>`
+# lines: the last 64 MB of the access log, filtered on the host by its python3.
+PROXY_FILTER = (
+    "import json, sys\n"
+    "start, end = float(sys.argv[1]), float(sys.argv[2])\n"
+    "for line in sys.stdin:\n"
+    "    try:\n"
+    "        r = json.loads(line)\n"
+    "    except ValueError:\n"
+    "        continue\n"
+    "    if start <= r.get('msec', 0) < end and r.get('upstream_response_time'):\n"
+    "        print(r['request_time'], r['upstream_response_time'])\n"
+)
+
+
+def nginx_access_log() -> str:
+    """The nginx role's access log (its default; the one place it is named)."""
+    from opsproof.role_variables import ROLES_DIR, load_role, role_default
+
+    return str(role_default(load_role(ROLES_DIR / "nginx"), "nginx_access_log"))
 
 
 def _first_in(targets: Sequence[SshTarget], group: str) -> str:
@@ -342,8 +420,8 @@ class Watch:
         self._pgss = False
         self._thread: threading.Thread | None = None
         self._before: Snapshot | None = None
-        # The hosts PostgreSQL and the JVM run on: first of their roles' groups (site.yml).
-        self._db = self._app = ""
+        # The hosts PostgreSQL, the JVM and nginx run on: first of their roles' groups (site.yml).
+        self._db = self._app = self._web = ""
 
     def _ssh(self, host: str, command: str, timeout: float = 20) -> str | None:
         from opsproof.ssh_targets import run
@@ -367,6 +445,7 @@ class Watch:
         self._targets = {t.name: t for t in targets}
         self._db = _first_in(targets, placement.group_of("postgresql"))
         self._app = _first_in(targets, placement.group_of("tomcat"))
+        self._web = _first_in(targets, placement.group_of("nginx"))
         has = self._ssh(self._db, _q(HAS_PGSS_SQL))
         self._pgss = bool(has and has.strip() == "1")
         if self._pgss:
@@ -416,7 +495,18 @@ class Watch:
                 {"pauses": gc.pauses, "heap_after_mb": gc.heap_after_mb, "heap_mb": gc.heap_mb},
             )
         )
+        proxy = proxy_times(self._proxy_lines(before.wall, after.wall).splitlines())
+        rows.append(
+            self._row(self._web, "nginx_upstream_p95_ms", proxy.upstream_p95_ms, proxy.detail())
+        )
         self.results = rows
+
+    def _proxy_lines(self, start: float, end: float) -> str:
+        command = (
+            f"sudo -n tail -c 67108864 {shlex.quote(nginx_access_log())} | "
+            f"python3 -c {shlex.quote(PROXY_FILTER)} {start:.3f} {end:.3f}"
+        )
+        return self._ssh(self._web, command, timeout=60) or ""
 
     def _row(
         self, host: str, metric: str, value: float | None, detail: JSONValue
