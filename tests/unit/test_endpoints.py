@@ -58,30 +58,27 @@ def _lab_literals() -> list[str]:
     return literals
 
 
-def test_no_lab_address_or_ca_is_written_in_the_code() -> None:
-    files = [*(REPO / "src").rglob("*.py"), *(REPO / "loadtests").rglob("*.py")]
-    files += [REPO / "pyproject.toml", REPO / "Makefile"]
-    literals = _lab_literals()
-    found = [
+CODE = [*(REPO / "src").rglob("*.py"), *(REPO / "loadtests").rglob("*.py")]
+
+
+def _lines_with(files: list[Path], literals: list[str]) -> list[str]:
+    """`path:line: literal` for each literal written in the files."""
+    return [
         f"{path.relative_to(REPO)}:{n}: {literal}"
         for path in files
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         for literal in literals
         if literal in line
     ]
+
+
+def test_no_lab_address_or_ca_is_written_in_the_code() -> None:
+    found = _lines_with([*CODE, REPO / "pyproject.toml", REPO / "Makefile"], _lab_literals())
     assert found == [], "read it from the inventory (opsproof.endpoints): " + "; ".join(found)
 
 
 def test_no_lab_host_name_is_a_string_in_the_code() -> None:
-    files = [*(REPO / "src").rglob("*.py"), *(REPO / "loadtests").rglob("*.py")]
-    quoted = [f"{q}{h.name}{q}" for h in SPEC.hosts for q in "\"'"]
-    found = [
-        f"{path.relative_to(REPO)}:{n}: {literal}"
-        for path in files
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        for literal in quoted
-        if literal in line
-    ]
+    found = _lines_with(CODE, [f"{q}{h.name}{q}" for h in SPEC.hosts for q in "\"'"])
     assert found == [], "ask the inventory for a group's hosts (opsproof.placement): " + (
         "; ".join(found)
     )
