@@ -235,9 +235,9 @@ perf-gate: venv ## Exit 1 when NEW regressed against BASE: make perf-gate BASE=a
 	  $(call OPT,ERROR_THRESHOLD,--error-threshold) $(ARGS)
 
 .PHONY: loadtest-ceiling
-loadtest-ceiling: deps venv ## The load generator's ceiling: Locust on one core vs wrk, same URL, 10 s each
+loadtest-ceiling: deps venv ## The load generator's ceiling: Locust on one core vs wrk, same URL, 10 s each (WORKERS GEN_CPU)
 	$(BIN)/opsproof perf ceiling --inventory $(INVENTORY) $(call OPT,DURATION,--duration) \
-	  $(call OPT,WORKERS,--workers) $(ARGS)
+	  $(call OPT,WORKERS,--workers) $(call OPT,GEN_CPU,--cpu-per-process) $(ARGS)
 
 INSPECT_DATE := $(shell TZ=Asia/Shanghai date +%F)
 INSPECT_DIR ?= reports/inspection/$(INSPECT_DATE)

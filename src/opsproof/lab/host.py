@@ -56,7 +56,7 @@ def host_paths(paths: LabPaths, name: str) -> HostPaths:
     return HostPaths(paths.host_dir(name))
 
 
-def _current_cgroup(hierarchy: str) -> str:
+def current_cgroup(hierarchy: str) -> str:
     """This process's cgroup in a hierarchy; the host cgroups are created beneath it."""
     key = (
         "" if hierarchy == "unified" else ("name=systemd" if hierarchy == "systemd" else hierarchy)
@@ -75,7 +75,7 @@ def cgroup_plan(host: HostSpec) -> list[dict[str, object]]:
         mount = CGROUP_ROOT / hierarchy
         if not (mount / "cgroup.procs").exists():
             continue
-        base = _current_cgroup(hierarchy).lstrip("/")
+        base = current_cgroup(hierarchy).lstrip("/")
         # Never nest the host inside a previous host's cgroup (the caller may be in one).
         if CGROUP_GROUP in base:
             base = base.split(CGROUP_GROUP)[0].rstrip("/")

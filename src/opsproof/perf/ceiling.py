@@ -9,9 +9,12 @@ inventory's lab hosts (group `lab`) or loopback: never a production server.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from urllib.parse import urlsplit
 
 from opsproof import endpoints
 from opsproof.errors import ConfigError, PreconditionError
+from opsproof.perf import cpucap
 from opsproof.perf.defaults import LOAD
 from opsproof.perf.loadrun import REPO
 from opsproof.results import Measurement
@@ -99,6 +103,12 @@ def run_wrk(
     )
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def run_locust(
     url: str,
     status: int,
@@ -107,28 +117,26 @@ def run_locust(
     out_dir: Path,
     ca_cert: str,
     allowed: frozenset[str],
-    processes: int = 0,
+    workers: int = 0,
+    cpu_per_process: float | None = None,
 ) -> CeilingFigure:
-    """Locust on one URL: one process, or a master and `processes` forked workers."""
+    """Locust on one URL: one process (`workers` 0), or a master and `workers` worker
+    processes on this machine (distributed mode, the master on 127.0.0.1). With
+    `cpu_per_process`, the one process, or each worker, runs in a cgroup of that many cores
+    (`cpucap`); a master only aggregates and is not capped."""
     _check(url, duration_s, connections, allowed)
     parts = urlsplit(url)
-    host = f"{parts.scheme}://{parts.netloc}"
-    path = parts.path or "/"
-    tool = f"locust-{processes}workers" if processes else "locust"
+    tool = f"locust-{workers}workers" if workers else "locust"
     stats = out_dir / f"{tool}-{_slug(url)}"
+    log_path = out_dir / f"{tool}-{_slug(url)}.log"
+    locust = [str(Path(sys.executable).with_name("locust")), "-f", str(LOCUSTFILE)]
+    # The master's and the workers' own (a worker's users read them from its own options).
+    user_options = ["--host", f"{parts.scheme}://{parts.netloc}", "--ca-cert", ca_cert]
+    user_options += ["--ceiling-path", parts.path or "/", "--ceiling-status", str(status)]
     argv = [
-        str(Path(sys.executable).with_name("locust")),
-        "-f",
-        str(LOCUSTFILE),
+        *locust,
         "--headless",
-        "--host",
-        host,
-        "--ca-cert",
-        ca_cert,
-        "--ceiling-path",
-        path,
-        "--ceiling-status",
-        str(status),
+        *user_options,
         "-u",
         str(connections),
         "-r",
@@ -141,16 +149,45 @@ def run_locust(
         "--stop-timeout",
         "5",
     ]
-    if processes:
-        argv += ["--processes", str(processes)]
-    with (out_dir / f"{tool}-{_slug(url)}.log").open("w", encoding="utf-8") as log:
-        proc = subprocess.run(
-            argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, timeout=duration_s + 60
-        )
-    if proc.returncode not in (0, 1) or not stats.with_suffix(".json").is_file():
+    port = _free_port() if workers else 0
+    if workers:
+        argv += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
+        argv += ["--expect-workers", str(workers), "--expect-workers-max-wait", "30"]
+    worker_argv = [*locust, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+    with log_path.open("w", encoding="utf-8") as log, contextlib.ExitStack() as stack:
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            join = stack.enter_context(
+                cpucap.cpu_budget(None if workers else cpu_per_process, f"{tool}-{os.getpid()}")
+            )
+            master = subprocess.Popen(
+                argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, preexec_fn=join
+            )
+            procs.append(master)
+            for n in range(1, workers + 1):
+                name = f"{tool}-{os.getpid()}-w{n}"
+                join = stack.enter_context(cpucap.cpu_budget(cpu_per_process, name))
+                procs.append(
+                    subprocess.Popen(
+                        worker_argv + user_options,
+                        cwd=REPO,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        preexec_fn=join,  # one write to cgroup.procs; no threads here
+                    )
+                )
+            returncode = master.wait(timeout=duration_s + 60)
+            for worker in procs[1:]:
+                worker.wait(timeout=30)  # a worker quits when its master does
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    if returncode not in (0, 1) or not stats.with_suffix(".json").is_file():
         raise PreconditionError(
-            f"Locust exited {proc.returncode} on {url}",
-            fix=f"see {out_dir / f'{tool}-{_slug(url)}.log'}",
+            f"Locust exited {returncode} on {url}",
+            fix=f"see {log_path}",
         )
     entries = json.loads(stats.with_suffix(".json").read_text(encoding="utf-8"))
     per_second: dict[int, int] = {}
@@ -198,15 +235,17 @@ def measure_ceiling(
     duration_s: float = LOAD.ceiling_duration_s,
     connections: int = LOAD.ceiling_connections,
     workers: int = 0,
+    cpu_per_process: float | None = None,
 ) -> list[CeilingFigure]:
-    """Locust (one process) and wrk per URL; with `workers`, Locust distributed too."""
+    """Locust (one process) and wrk per URL; with `workers`, Locust distributed too, with one
+    worker and with `workers` (what the extra workers buy, same mode); with `cpu_per_process`,
+    each Locust process that sends requests gets that many cores (wrk is not capped)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = []
     for url, status in targets:
-        figures.append(run_locust(url, status, duration_s, connections, out_dir, ca_cert, allowed))
-        if workers:
-            figures.append(
-                run_locust(url, status, duration_s, connections, out_dir, ca_cert, allowed, workers)
-            )
+        common = (url, status, duration_s, connections, out_dir, ca_cert, allowed)
+        figures.append(run_locust(*common, cpu_per_process=cpu_per_process))
+        for n in sorted({1, workers}) if workers else ():
+            figures.append(run_locust(*common, n, cpu_per_process))
         figures.append(run_wrk(url, duration_s, connections, out_dir, allowed))
     return figures

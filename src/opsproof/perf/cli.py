@@ -135,7 +135,15 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--workers",
         type=int,
         default=0,
-        help="also Locust with a master and N forked workers (distributed mode)",
+        help="also Locust distributed: a master here and 1, then N, worker processes",
+    )
+    ceil.add_argument(
+        "--cpu-per-process",
+        type=float,
+        metavar="CORES",
+        help="cap the Locust process, or each worker, at CORES of CPU (a cgroup each; the master "
+        "only aggregates and is not capped), so the generator, not the machine, is the limit; "
+        "wrk is not capped",
     )
     add_inventory_option(ceil, short=False, help="where the platform is")
     ceil.add_argument("--ca-cert", help="CA to verify the platform with (default: the inventory's)")
@@ -433,6 +441,9 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
             "connections": args.connections,
             "locust": "FastHttpUser, one process, no wait, TLS verified with the CA",
             "wrk": "-t1 (one thread), TLS not verified (wrk cannot)",
+            "locust_cpu_per_process": args.cpu_per_process
+            if args.cpu_per_process is not None
+            else "not capped",
         },
         repo=REPO,
     )
@@ -447,6 +458,7 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
         connections=args.connections,
         ca_cert=ca_cert,
         workers=args.workers,
+        cpu_per_process=args.cpu_per_process,
     )
     doc = ResultsDocument(
         run=meta.finished(utc_now()), results=tuple(ceiling.measurements(figures))
@@ -455,10 +467,19 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
     lines = ["| URL | tool | req/s | requests | failed |", "|---|---|---|---|---|"]
     lines += [f"| {f.url} | {f.tool} | {f.rps:.0f} | {f.requests} | {f.errors} |" for f in figures]
     one = {f.url: f.rps for f in figures if f.tool == "locust"}
+    one_worker = {f.url: f.rps for f in figures if f.tool == "locust-1workers"}
     for f in figures:
-        if "workers" in f.tool and one.get(f.url):
+        if f.tool.endswith("workers") and f.tool != "locust-1workers" and one_worker.get(f.url):
+            lines.append(f"\n{f.url}: {f.tool} / one worker = {f.rps / one_worker[f.url]:.2f}x")
+        if f.tool.endswith("workers") and one.get(f.url):
             lines.append(f"\n{f.url}: {f.tool} / one process = {f.rps / one[f.url]:.2f}x")
-    text = "# Load generator ceiling\n\n" + "\n".join(lines) + "\n"
+    cap = (
+        f"Locust's one process, and each worker, capped at {args.cpu_per_process} cores "
+        "(a cgroup each; the master only aggregates and is not capped); wrk not capped.\n\n"
+        if args.cpu_per_process is not None
+        else ""
+    )
+    text = "# Load generator ceiling\n\n" + cap + "\n".join(lines) + "\n"
     (out_dir / "report.md").write_text(text, encoding="utf-8")
     print(text)
     print(f"wrote {out_dir}/results.json and report.md", file=sys.stderr)
