@@ -193,6 +193,37 @@ def test_report_shows_ratios_computed_from_the_numbers_shown(tmp_path: Path) -> 
     assert "5.0x lower" in oa[-1]
 
 
+def _verdicts(baseline: list[LoadResult], optimised: list[LoadResult]) -> dict[str, str]:
+    comps = compare.comparisons(baseline + optimised, "baseline", "optimised", seed=3)
+    meta = run_meta_from_environment("perf-compare", conditions={}, run_id="verdicts")
+    data = report.ReportData(ResultsDocument(run=meta, results=(*baseline, *optimised, *comps)))
+    return {row[0]: row[-1] for row in report.summary_table(data).rows}
+
+
+def test_baseline_failures_are_shown_but_do_not_fail_the_optimisation() -> None:
+    verdicts = _verdicts(rows_for("baseline", 1.0, failures=30), rows_for("optimised", 0.05))
+    assert verdicts["oa"].startswith("met (baseline: ")
+    assert "requests failed)" in verdicts["publishing"]
+    broken = _verdicts(rows_for("baseline", 1.0), rows_for("optimised", 0.05, failures=4))
+    assert "failed requests under optimised" in broken["oa"]
+
+
+def test_an_endpoint_over_its_p95_limit_fails_its_subsystem_though_the_ratio_is_met() -> None:
+    # OA 40x faster (ratio 0.025) but its optimised p95 ~240 ms: over the 100 ms limit
+    verdicts = _verdicts(rows_for("baseline", 20.0), rows_for("optimised", 0.5))
+    assert verdicts["oa"].startswith("NOT met: GET /api/oa/inbox p95 ")
+    assert "> 100 ms" in verdicts["oa"]
+    assert "x lower" not in verdicts["oa"]
+    assert verdicts["publishing"] == "met"
+
+
+def test_only_the_stats_and_the_most_read_ranking_get_the_aggregate_limit() -> None:
+    assert report.endpoint_limit_ms("/api/oa/stats") == 300.0
+    assert report.endpoint_limit_ms("/api/publishing/most-read") == 300.0
+    assert report.endpoint_limit_ms("/api/oa/search") == 100.0
+    assert report.endpoint_limit_ms("/api/publishing/items/{id}") == 100.0
+
+
 # --- the gate ----------------------------------------------------------------------------
 
 
