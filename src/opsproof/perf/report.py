@@ -47,6 +47,7 @@ def is_aggregate(endpoint: str) -> bool:
 def endpoint_limit_ms(endpoint: str) -> float:
     return TARGET_AGGREGATE_P95_MS if is_aggregate(endpoint) else TARGET_ENDPOINT_P95_MS
 
+
 METHOD = (
     "Percentiles are nearest-rank over every request of the measured (steady) stage of a "
     "run, taken from the per-request log each Locust process writes (failed requests "
@@ -223,8 +224,7 @@ def summary_table(data: ReportData) -> Table:
                 "–" if cand is None else f"{cand.failures}/{cand.requests}",
                 ""
                 if sub == "*"
-                else ("met" if ok else "NOT met: " + "; ".join(reasons))
-                + data.baseline_note(sub),
+                else ("met" if ok else "NOT met: " + "; ".join(reasons)) + data.baseline_note(sub),
             )
         )
     conf = data.comparisons[0].confidence if data.comparisons else 0.95
