@@ -130,3 +130,18 @@ def test_bad_yaml_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "oa.yml").write_text("subsystem: [oa\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         idx.load_indexes(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("column", "ok"),
+    [
+        ("(search_bigrams(title))", True),
+        ("(search_bigrams(title)) array_ops", True),
+        ("search_bigrams(title)", False),  # CREATE INDEX needs the expression in parentheses
+        ("(lower(title) || x)", False),
+        ("(f(g(title)))", False),
+        ("(f(title)); DROP TABLE x", False),
+    ],
+)
+def test_a_column_may_be_a_function_of_one_column(column: str, ok: bool) -> None:
+    assert bool(idx.COLUMN_RE.match(column)) is ok

@@ -7,7 +7,8 @@ same rules in its validate.yml; `opsproof explain` runs the query each one serve
     indexes:
       - name: oa_flow_step_inbox_idx    # SQL identifier, unique over every file
         table: oa_flow_step             # SQL identifier (schema public)
-        columns: [assignee_id, created_at DESC, id DESC]   # "column [opclass] [ASC|DESC]"
+        columns: [assignee_id, created_at DESC, id DESC]   # "column [opclass] [ASC|DESC]";
+                                         # a column may be "(function(column))"
         using: btree                    # optional: btree (default), gin, gist, brin, hash
         where: status = 'pending'       # optional partial-index predicate
         endpoint: GET /api/oa/inbox?user=7
@@ -30,7 +31,10 @@ DEFAULT_INDEXES_DIR = Path("platform/sql/indexes")
 METHODS = ("btree", "gin", "gist", "brin", "hash")
 # The same patterns as roles/postgresql/vars/main.yml (__postgresql_index_*_re).
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-COLUMN_RE = re.compile(r"^[a-z_][a-z0-9_]*( [a-z0-9_]+_ops)?( (ASC|DESC))?( NULLS (FIRST|LAST))?$")
+COLUMN_RE = re.compile(
+    r"^([a-z_][a-z0-9_]*|\([a-z_][a-z0-9_]*\([a-z_][a-z0-9_]*\)\))"
+    r"( [a-z0-9_]+_ops)?( (ASC|DESC))?( NULLS (FIRST|LAST))?$"
+)
 READ_ONLY_RE = re.compile(r"^\s*(SELECT|WITH)\b", re.IGNORECASE)
 REQUIRED = ("name", "table", "columns", "endpoint", "query")
 OPTIONAL = ("using", "where")
@@ -108,7 +112,8 @@ def _parse_entry(source: str, subsystem: str, position: int, entry: Any) -> Decl
             raise _bad(
                 source,
                 f"{label}.columns",
-                f"{column!r} is not 'column [opclass] [ASC|DESC] [NULLS FIRST|LAST]'",
+                f"{column!r} is not 'column [opclass] [ASC|DESC] [NULLS FIRST|LAST]' "
+                "(or '(function(column))' in place of the column)",
             )
     using = entry.get("using", "btree")
     if using not in METHODS:

@@ -89,6 +89,11 @@ public class OaServlet extends SubsystemServlet {
         return List.of("d.title", "d.doc_no");
     }
 
+    @Override
+    protected Map<String, String> bigramIndexes() {
+        return Map.of("d.title", "oa_document_title_bigram_idx", "d.doc_no", "oa_document_doc_no_bigram_idx");
+    }
+
     /** The document with its flow steps. */
     @Override
     protected Map<String, Object> detail(Connection c, long id, HttpServletRequest req)

@@ -83,6 +83,21 @@ public abstract class SubsystemServlet extends JsonServlet {
         return searchColumns().stream().map(col -> col + " ILIKE ?").toList();
     }
 
+    /**
+     * Search columns and the name of the declared bigram index on each (platform/sql/indexes/,
+     * built by the optimised profile). A two-character keyword has no trigram: when every search
+     * column has its bigram index, such a search asks
+     * {@code (search_bigrams(col) && ARRAY[lower(kw)] OR ...) AND ((col || '') ILIKE pattern OR ...)}
+     * (search_bigrams: migration 011): the bigram indexes find the candidates, the ILIKE keeps the
+     * rows the plain search would find (a match implies the bigram), and {@code || ''} keeps the
+     * trigram indexes, useless for two characters, out of the plan. Without the indexes (the
+     * baseline profile) the plain ILIKE search runs, as installed. Only for servlets that keep
+     * the default {@link #searchConditions()}.
+     */
+    protected Map<String, String> bigramIndexes() {
+        return Map.of();
+    }
+
     /** FROM clause for COUNT(*) of a search; the full {@link #from()} unless overridden. */
     protected String searchCountFrom() {
         return from();
@@ -208,22 +223,70 @@ public abstract class SubsystemServlet extends JsonServlet {
         int size = p.size();
         String order = p.orderBy(sortFields(), idColumn(), defaultSort());
         String pattern = Params.likePattern(q);
+        try (Connection c = Database.connect()) {
+            Where w = plainSearch(pattern);
+            if (useBigrams(c, q)) {
+                // The count takes its candidates from the bigram indexes alone (`|| ''` keeps the
+                // trigram indexes out); the page keeps the plain ILIKE, whose row estimate lets the
+                // planner walk the primary key in page order and stop at the page's last row.
+                send(resp, 200, page(c, listColumns(), from(), searchCountFrom(), bigramSearch(q, pattern, true),
+                        bigramSearch(q, pattern, false), order, page, size));
+            } else {
+                send(resp, 200, page(c, listColumns(), from(), searchCountFrom(), w, w, order, page, size));
+            }
+        }
+    }
+
+    private Where plainSearch(String pattern) {
         List<String> ors = new ArrayList<>();
         List<Object> params = new ArrayList<>();
         for (String cond : searchConditions()) {
             ors.add(cond);
             params.add(pattern);
         }
-        Where w = new Where().addAll("(" + String.join(" OR ", ors) + ")", params);
-        try (Connection c = Database.connect()) {
-            send(resp, 200, page(c, listColumns(), from(), searchCountFrom(), w, order, page, size));
+        return new Where().addAll("(" + String.join(" OR ", ors) + ")", params);
+    }
+
+    private Where bigramSearch(String q, String pattern, boolean forCount) {
+        List<String> bigrams = new ArrayList<>();
+        List<String> likes = new ArrayList<>();
+        List<Object> params = new ArrayList<>();
+        for (String col : searchColumns()) {
+            bigrams.add("search_bigrams(" + col + ") && ARRAY[lower(?::text)]");
+            params.add(q);
         }
+        for (String col : searchColumns()) {
+            likes.add((forCount ? "(" + col + " || '')" : col) + " ILIKE ?");
+            params.add(pattern);
+        }
+        return new Where().addAll(
+                "(" + String.join(" OR ", bigrams) + ") AND (" + String.join(" OR ", likes) + ")", params);
+    }
+
+    /** A two-character keyword, and every search column's bigram index in place. */
+    private boolean useBigrams(Connection c, String q) throws SQLException {
+        Map<String, String> indexes = bigramIndexes();
+        String lower = q.toLowerCase(java.util.Locale.ROOT);
+        if (q.codePointCount(0, q.length()) != 2 || lower.codePointCount(0, lower.length()) != 2 || indexes.isEmpty()
+                || !indexes.keySet().containsAll(searchColumns())) {
+            return false;
+        }
+        List<Object> names = new ArrayList<>(indexes.values());
+        String marks = String.join(", ", java.util.Collections.nCopies(names.size(), "?"));
+        return Database.scalarLong(c, "SELECT count(*) FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
+                + "WHERE i.indisvalid AND x.relname IN (" + marks + ")", names) == names.size();
     }
 
     /** The list envelope {"items", "page", "size", "total"}. */
     protected static Map<String, Object> page(Connection c, String columns, String from, String countFrom,
             Where w, String order, int page, int size) throws SQLException {
-        long total = Database.scalarLong(c, "SELECT count(*) " + countFrom + w.sql(), w.params());
+        return page(c, columns, from, countFrom, w, w, order, page, size);
+    }
+
+    /** The envelope, with the count and the page each under its own (equivalent) conditions. */
+    protected static Map<String, Object> page(Connection c, String columns, String from, String countFrom,
+            Where countWhere, Where w, String order, int page, int size) throws SQLException {
+        long total = Database.scalarLong(c, "SELECT count(*) " + countFrom + countWhere.sql(), countWhere.params());
         List<Object> params = new ArrayList<>(w.params());
         params.add(size);
         params.add((long) (page - 1) * size);
