@@ -267,9 +267,9 @@ test: deps venv ## Everything CI runs: lint + unit beside the end-to-end tests o
 	@# Lint and unit tests need no lab: they run while the end-to-end suite builds it (each
 	@# side's output printed whole when it ends; either failing fails make test).
 	$(MAKE) -j2 --output-sync=target test-static test-e2e
-	@# make compliance without a second lint: the check-mode run (0 changes) and the inspection.
-	$(MAKE) drift
-	$(MAKE) inspect
+	@# make compliance without a second lint: the check-mode run (0 changes) and the inspection,
+	@# side by side (both only read the hosts; each one's output printed whole when it ends).
+	$(MAKE) -j2 --output-sync=target drift inspect
 
 .PHONY: test-static test-e2e
 test-static: venv

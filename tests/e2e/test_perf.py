@@ -3,7 +3,8 @@ report and the regression gate. Figures are not asserted (the machine is shared 
 noisy); what is asserted is that the report exists, validates and adds up, that the
 ratios shown are computed from the numbers shown, and that the gate can fail.
 
-Wall time: about 4-5 minutes (three `make tune` runs, 2 x 2 x 13 s of load, and the
+Wall time: about 4 minutes (two `make tune` runs: the restore is a no-op note when the last
+profile measured is the inventory's; 2 x 2 x 13 s of load, and the
 capacity stage of issue 16: two 10 s steps per profile, about 50 s in all).
 """
 
