@@ -158,3 +158,29 @@ def test_host_cgroups_reads_each_lab_hosts_supervisor_config(tmp_path: Path) -> 
     cfg.write_text(json.dumps({"cgroups": [{"path": cpu}]}), encoding="utf-8")
     (tmp_path / "hosts" / "half-made").mkdir()  # no supervise.json yet: left out
     assert resources.host_cgroups(tmp_path) == {"db9": {"cpu": Path(cpu)}}
+
+
+def test_a_run_without_gc_pauses_says_so() -> None:
+    from opsproof.perf import report
+    from opsproof.results import ResourceResult
+
+    row = ResourceResult(
+        run="r",
+        profile="optimised",
+        host="app01",
+        metric="jvm_gc_ms",
+        value=0.0,
+        unit="ms",
+        detail={"pauses": 0, "heap_after_mb": None, "heap_mb": None},
+    )
+    assert report._gc(row) == "no GC pause in the run"
+    busy = ResourceResult(
+        run="r",
+        profile="optimised",
+        host="app01",
+        metric="jvm_gc_ms",
+        value=22.3,
+        unit="ms",
+        detail={"pauses": 2, "heap_after_mb": 13.0, "heap_mb": 1536.0},
+    )
+    assert report._gc(busy) == "22.3 ms in 2 pauses, heap after 13.0 of 1536.0 MB"

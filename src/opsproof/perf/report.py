@@ -342,6 +342,8 @@ def _top_statement(row: ResourceResult | None) -> str:
 def _gc(row: ResourceResult | None) -> str:
     if row is None or not isinstance(row.detail, dict):
         return "–"
+    if not row.detail.get("pauses"):
+        return "no GC pause in the run"
     return (
         f"{_fmt(row.value)} ms in {row.detail.get('pauses')} pauses, heap after "
         f"{row.detail.get('heap_after_mb', '–')} of {row.detail.get('heap_mb', '–')} MB"
