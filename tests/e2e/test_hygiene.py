@@ -144,7 +144,15 @@ def test_fail2ban_bans_a_second_address_but_never_the_control_node(provisioned: 
                 break
         assert SPARE in banned.partition("Banned IP list:")[2], banned
         # Banned on every port (nftables-allports), while the control node keeps working.
-        assert _ns("python3", "-c", PROBE_22, WEB).out.strip() == "blocked"
+        # fail2ban lists the ban before its action has put the address into nftables: the
+        # block is awaited, bounded (10 probes; a blocked one takes its 3 s).
+        state = ""
+        for _ in range(10):
+            state = _ns("python3", "-c", PROBE_22, WEB).out.strip()
+            if state == "blocked":
+                break
+            time.sleep(1)
+        assert state == "blocked"
         assert on(WEB, "true").rc == 0
         ignored = on(WEB, "sudo -n fail2ban-client get sshd ignoreip").out
         assert CONTROL_NODE in ignored, ignored
