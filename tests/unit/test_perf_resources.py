@@ -11,7 +11,13 @@ from opsproof.lab.host import HostPaths
 from opsproof.lab.state import LabPaths
 from opsproof.perf import report, resources
 from opsproof.perf.resources import HostSample, Snapshot
-from opsproof.results import ResultsDocument, load_results, run_meta_from_environment, write_results
+from opsproof.results import (
+    ResourceResult,
+    ResultsDocument,
+    load_results,
+    run_meta_from_environment,
+    write_results,
+)
 
 
 def snap(wall: float, busy: float, gen: float, db_ns: int, thr_ns: int) -> Snapshot:
@@ -160,27 +166,22 @@ def test_host_cgroups_reads_each_lab_hosts_supervisor_config(tmp_path: Path) -> 
     assert resources.host_cgroups(tmp_path) == {"db9": {"cpu": Path(cpu)}}
 
 
-def test_a_run_without_gc_pauses_says_so() -> None:
-    from opsproof.perf import report
-    from opsproof.results import ResourceResult
+def _gc_row(
+    value: float, pauses: int, heap_after: float | None, heap: float | None
+) -> ResourceResult:
+    detail = {"pauses": pauses, "heap_after_mb": heap_after, "heap_mb": heap}
+    return ResourceResult(
+        run="r",
+        profile="optimised",
+        host="app01",
+        metric="jvm_gc_ms",
+        value=value,
+        unit="ms",
+        detail=detail,
+    )
 
-    row = ResourceResult(
-        run="r",
-        profile="optimised",
-        host="app01",
-        metric="jvm_gc_ms",
-        value=0.0,
-        unit="ms",
-        detail={"pauses": 0, "heap_after_mb": None, "heap_mb": None},
-    )
-    assert report._gc(row) == "no GC pause in the run"
-    busy = ResourceResult(
-        run="r",
-        profile="optimised",
-        host="app01",
-        metric="jvm_gc_ms",
-        value=22.3,
-        unit="ms",
-        detail={"pauses": 2, "heap_after_mb": 13.0, "heap_mb": 1536.0},
-    )
+
+def test_a_run_without_gc_pauses_says_so() -> None:
+    assert report._gc(_gc_row(0.0, 0, None, None)) == "no GC pause in the run"
+    busy = _gc_row(22.3, 2, 13.0, 1536.0)
     assert report._gc(busy) == "22.3 ms in 2 pauses, heap after 13.0 of 1536.0 MB"
