@@ -188,3 +188,10 @@ def test_not_root_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(system.os, "geteuid", lambda: 1000)
     with pytest.raises(PreconditionError, match="needs root"):
         system.require_root()
+
+
+def test_the_stale_veth_looked_for_is_nspawns_name_for_a_short_host() -> None:
+    # --network-bridge names the host side vb-<machine>; past 15 characters systemd hashes it.
+    assert net.host_veth("web01") == "vb-web01"
+    assert net.host_veth("a" * 12) == "vb-" + "a" * 12
+    assert net.host_veth("a" * 13) == ""

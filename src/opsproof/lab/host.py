@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from opsproof.errors import LabError
+from opsproof.lab import net
 from opsproof.lab.config import HostSpec, LabSpec
 from opsproof.lab.state import Beneath, LabPaths
 from opsproof.lab.system import is_mountpoint, pid_alive, run
@@ -253,6 +254,7 @@ def start(spec: LabSpec, paths: LabPaths, host: HostSpec, *, wait_s: float = 90)
         return False
     hp.pidfile.unlink(missing_ok=True)  # stale: its process is gone
     kill_leftovers(paths, host)
+    net.remove_stale_veth(host.name)  # its container is gone (no supervisor, no leftovers)
     mount(spec, paths, host)
     paths.bin_dir.mkdir(parents=True, exist_ok=True)
     script = paths.bin_dir / "supervise.py"

@@ -69,3 +69,22 @@ def ensure_bridge(spec: LabSpec) -> bool:
 def delete_bridge(name: str) -> None:
     if run(["ip", "link", "show", "dev", name], check=False).returncode == 0:
         run(["ip", "link", "delete", name, "type", "bridge"])
+
+
+def host_veth(host_name: str) -> str:
+    """The host-side veth systemd-nspawn's --network-bridge creates for a short machine name
+    (vb-<name>; systemd shortens a name past 15 characters with a hash, which this does not
+    reproduce: such a stale veth is then not found, and nspawn names the problem itself)."""
+    if len(f"vb-{host_name}") > 15:
+        return ""
+    return f"vb-{host_name}"
+
+
+def remove_stale_veth(host_name: str) -> bool:
+    """Delete the host's veth left from a container that is gone (the kernel removes it only
+    after the old network namespace is torn down; nspawn then fails with "File exists")."""
+    name = host_veth(host_name)
+    if not name or run(["ip", "link", "show", "dev", name], check=False).returncode != 0:
+        return False
+    run(["ip", "link", "delete", name], check=False)
+    return True
