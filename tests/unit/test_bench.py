@@ -63,6 +63,27 @@ def test_measurements_of_a_stage(tmp_path: Path) -> None:
     assert got[("db01", "task_steps")] == 2
     assert got[("db01", "skipped_steps")] == 1
     assert got[("baseline", "role_s")] == 3.25
+    assert ("all", "cpu_pressure_pct") not in got  # not known: not made up
+    pressed = bench.measurements(bench.StageRun("noop-provision", 20.5, 0, log, 37.5))
+    assert [m.value for m in pressed if m.metric == "cpu_pressure_pct"] == [37.5]
+    assert "| noop-provision | 20.5 | 38 | 1 |" in bench.summary(
+        ResultsDocument(run=_doc().run, results=tuple(pressed))
+    )
+
+
+PSI = """some avg10=5.73 avg60=29.63 avg300=65.42 total=28649066678
+full avg10=0.00 avg60=0.00 avg300=0.00 total=0
+"""
+
+
+def test_cpu_pressure_is_the_share_of_the_stage_spent_waiting_for_a_cpu() -> None:
+    assert bench.psi_some_total_us(PSI) == 28649066678
+    assert bench.psi_some_total_us("full avg10=0.00 total=5\n") is None
+    # 12 s of waiting in a 40 s stage: 30 %
+    assert bench.pressure_pct(1_000_000, 13_000_000, 40.0) == 30.0
+    assert bench.pressure_pct(None, 13_000_000, 40.0) is None
+    assert bench.pressure_pct(5, 1, 40.0) is None  # the counter went back: not a figure
+    assert bench.pressure_pct(0, 90_000_000, 40.0) == 100.0  # several waiting tasks: capped
 
 
 def test_a_stage_without_recap_is_an_error(tmp_path: Path) -> None:
@@ -99,6 +120,10 @@ def test_gate_names_only_the_stages_slower_than_the_threshold() -> None:
     slower = bench.gate(base, new, 0.25)
     assert [(r.stage, r.base_s, r.new_s) for r in slower] == [("noop-provision", 20.0, 25.1)]
     assert bench.gate(base, base, 0.25) == []
+    assert bench._pressures(slower[0]) == ""
+    assert bench._pressures(bench.Regression("check", 20.0, 30.0, None, 61.0)) == (
+        "; CPU pressure ? then, 61 % now"
+    )
 
 
 def test_gate_needs_a_common_stage() -> None:
