@@ -50,7 +50,9 @@ $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "venv: $(PYTHON) not found; apt-get install python3 python3-venv" >&2; exit 3; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	@# --no-compile: Python compiles each module when it is first imported (most never are).
+	$(BIN)/pip install -q --no-compile -e '.[dev]'
+	$(BIN)/python -m opsproof.toolchain --pyproject pyproject.toml --cache build/ansible-bundle
 	@touch $@
 
 .PHONY: venv
