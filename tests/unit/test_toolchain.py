@@ -100,3 +100,18 @@ def test_install_names_a_collection_the_bundle_lacks(tmp_path: Path) -> None:
     chain = toolchain.AnsibleToolchain(bundle="ansible==12.3.0", collections=("community.nope",))
     with pytest.raises(ConfigError, match=r"community\.nope"):
         toolchain.install(chain, cache=tmp_path / "cache", site=tmp_path / "site")
+
+
+def test_run_metadata_names_each_installed_collection_with_its_version(tmp_path: Path) -> None:
+    from opsproof.results.environment import collection_versions
+
+    posix = tmp_path / "ansible_collections/ansible/posix"
+    posix.mkdir(parents=True)
+    (posix / "MANIFEST.json").write_text(
+        '{"collection_info": {"namespace": "ansible", "name": "posix", "version": "2.1.0"}}',
+        encoding="utf-8",
+    )
+    broken = tmp_path / "ansible_collections/community/broken"
+    broken.mkdir(parents=True)
+    (broken / "MANIFEST.json").write_text("{", encoding="utf-8")
+    assert collection_versions(tmp_path) == {"ansible.posix": "2.1.0"}
