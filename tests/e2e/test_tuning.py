@@ -297,17 +297,19 @@ def test_the_platform_answers_in_the_baseline_profile(record: Record) -> None:
     assert reply.json()["db"] == "ok"
 
 
-def test_provision_after_tune_finds_nothing_to_change(record: Record) -> None:
-    """Back in the inventory's profile, a check-mode run of the whole site finds no drift.
-    (When a switch's repeat already showed the lab in that profile, switching again would be
-    a no-op run: it is skipped.)"""
+def test_switch_back_to_the_inventory_profile(record: Record) -> None:
+    """Back in the inventory's profile (when a switch's repeat already showed the lab in that
+    profile, switching again would be a no-op run: it is skipped). That the whole site then
+    finds nothing to change is the compliance gate's check-mode run, `make drift`, which
+    `make test` runs on this lab right after the suite (this module is the suite's last):
+    the same check-mode run twice in a row cost ~30 s."""
     if record.profile != INVENTORY_PROFILE:
         back, _ = tune(INVENTORY_PROFILE)
         assert back.rc == 0, back.out[-3000:]
         record.profile = INVENTORY_PROFILE
-    run = sh("make", "check", timeout=1800)
-    assert run.rc == 0, run.out[-3000:]
-    assert set(changed(run).values()) == {0}, run.out[-4000:]
+    assert declared_present() == (
+        set() if INVENTORY_PROFILE == "baseline" else {i.name for i in DECLARED}
+    )
 
 
 def test_results_are_valid(record: Record) -> None:
