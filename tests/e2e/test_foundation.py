@@ -176,6 +176,8 @@ def test_overlapping_subnet_is_refused_and_lab_untouched(tmp_path: Path) -> None
         ),
         ("baseline_logrotate_rotate=many", "baseline_logrotate_rotate"),
         ("baseline_timezone=Mars/Olympus_Mons", "baseline_timezone=Mars/Olympus_Mons"),
+        # A type error in the last play's role: its argument spec, checked by the preflight.
+        ("os_hardening_packages_enabled=maybe", "os_hardening_packages_enabled"),
     ],
 )
 def test_invalid_role_variable_fails_before_any_change(
@@ -185,3 +187,6 @@ def test_invalid_role_variable_fails_before_any_change(
     assert run.rc != 0
     assert needle in run.out, run.out[-3000:]
     assert run.recap()["web01"]["changed"] == 0
+    # Stopped by the preflight play: no role's own play started (on a provisioned lab
+    # changed=0 alone would not show that nothing ran).
+    assert "PLAY [Baseline of every host]" not in run.out, run.out[-3000:]
