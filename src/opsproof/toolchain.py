@@ -11,6 +11,7 @@ against the collections the roles and playbooks name.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -79,6 +80,25 @@ def named_collections(text: str) -> set[str]:
     }
 
 
+def site_packages() -> Path:
+    """Where the virtualenv's packages, and so the collections, live."""
+    return Path(sysconfig.get_paths()["purelib"])
+
+
+def installed_versions(site: Path | None = None) -> dict[str, str]:
+    """namespace.name -> version of each collection installed in site (default: this Python's
+    site-packages), from its MANIFEST.json; a broken manifest is left out."""
+    root = (site or site_packages()) / "ansible_collections"
+    versions: dict[str, str] = {}
+    for manifest in sorted(root.glob("*/*/MANIFEST.json")):
+        try:
+            info = json.loads(manifest.read_text(encoding="utf-8"))["collection_info"]
+            versions[f"{info['namespace']}.{info['name']}"] = str(info["version"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return versions
+
+
 def install(toolchain: AnsibleToolchain, *, cache: Path, site: Path) -> list[str]:
     """Fetch the bundle's wheel into cache (once) and unpack the collections into site."""
     cache.mkdir(parents=True, exist_ok=True)
@@ -121,9 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         toolchain = load(Path(args.pyproject))
-        done = install(
-            toolchain, cache=Path(args.cache), site=Path(sysconfig.get_paths()["purelib"])
-        )
+        done = install(toolchain, cache=Path(args.cache), site=site_packages())
     except OpsproofError as err:
         fatal(err)
     print(f"toolchain: from {toolchain.bundle}: " + ", ".join(done))

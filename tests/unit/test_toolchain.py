@@ -103,8 +103,6 @@ def test_install_names_a_collection_the_bundle_lacks(tmp_path: Path) -> None:
 
 
 def test_run_metadata_names_each_installed_collection_with_its_version(tmp_path: Path) -> None:
-    from opsproof.results.environment import collection_versions
-
     posix = tmp_path / "ansible_collections/ansible/posix"
     posix.mkdir(parents=True)
     (posix / "MANIFEST.json").write_text(
@@ -114,4 +112,4 @@ def test_run_metadata_names_each_installed_collection_with_its_version(tmp_path:
     broken = tmp_path / "ansible_collections/community/broken"
     broken.mkdir(parents=True)
     (broken / "MANIFEST.json").write_text("{", encoding="utf-8")
-    assert collection_versions(tmp_path) == {"ansible.posix": "2.1.0"}
+    assert toolchain.installed_versions(tmp_path) == {"ansible.posix": "2.1.0"}

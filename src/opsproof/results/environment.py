@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import importlib.metadata
-import json
 import os
 import platform
 import socket
 import subprocess
-import sysconfig
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import cast
 
+from opsproof import toolchain
 from opsproof.results.model import JSONValue, RunKind, RunMeta, utc_now
 
 # Tool name in the results file -> distribution name in importlib.metadata.
@@ -71,22 +70,8 @@ def tool_versions(extra: Iterable[str] = ()) -> dict[str, str]:
             versions[tool] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             continue
-    versions.update(collection_versions())
+    versions.update(toolchain.installed_versions())
     return dict(sorted(versions.items()))
-
-
-def collection_versions(site: Path | None = None) -> dict[str, str]:
-    """namespace.name -> version of each Ansible collection in site-packages (opsproof.toolchain
-    unpacks them there from the ansible bundle's wheel), read from its MANIFEST.json."""
-    root = (site or Path(sysconfig.get_paths()["purelib"])) / "ansible_collections"
-    versions: dict[str, str] = {}
-    for manifest in sorted(root.glob("*/*/MANIFEST.json")):
-        try:
-            info = json.loads(manifest.read_text(encoding="utf-8"))["collection_info"]
-            versions[f"{info['namespace']}.{info['name']}"] = str(info["version"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return versions
 
 
 def machine_conditions() -> dict[str, JSONValue]:
