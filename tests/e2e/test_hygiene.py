@@ -21,10 +21,11 @@ pytestmark = pytest.mark.e2e
 WEB = ADDRESS["web01"]
 CONTROL_NODE = str(load_spec(REPO / "inventories/lab/lab.yml").gateway)
 
-# The controls of issue 13 that apply in the lab, as the inspection selects them (-k).
+# The controls of issue 13 that apply in the lab, and OS-LOG-003 (a log file a daemon's first run
+# creates 0644), as the inspection selects them (-k).
 NEW = (
     "OS-BAN or OS-MAL or OS-INT or OS-SYSSTAT or OS-NR or OS-PAM-008 or OS-BANNER-004 "
-    "or OS-PASS-006 or OS-PASS-007 or OS-HOME or OS-MOD-004"
+    "or OS-PASS-006 or OS-PASS-007 or OS-HOME or OS-MOD-004 or OS-LOG-003"
 )
 # The notice before issue 13: authorised use, monitoring, no consequences (OS-BANNER-004).
 OLD_BANNER = (
@@ -32,6 +33,7 @@ OLD_BANNER = (
     "Authorised use only; all activity is logged and monitored."
 )
 NR_CONF = "/etc/needrestart/conf.d/opsproof.conf"
+UU_LOGS = "/var/log/unattended-upgrades/unattended-upgrades"
 # Each line undoes one setting by hand, as an operator (or an attacker) would.
 UNDO = f"""set -e
 systemctl stop fail2ban.service
@@ -46,6 +48,9 @@ systemctl stop opsproof-debsums.service
 rm -f /var/lib/opsproof/scans/debsums.json
 printf '%s\\n' {shlex.quote(OLD_BANNER)} > /etc/issue.net
 sed -i "s/^\\$nrconf{{restart}} = 'l';/\\$nrconf{{restart}} = 'a';/" {NR_CONF}
+rm -f {UU_LOGS}-dpkg.log {UU_LOGS}.log
+(umask 022; echo 'first daily run' > {UU_LOGS}.log)
+sed -i 's/^\tcreate .*/\tcreate 644 root root/' /etc/logrotate.d/dpkg
 """
 # What each undo line breaks (MAL-002 keeps its last result, whatever it found; SYSSTAT-002 its
 # last sample). libpam-tmpdir is not purged: every service that loaded pam_tmpdir.so would then
@@ -54,7 +59,7 @@ BROKEN = {
     "OS-BAN-001", "OS-BAN-002", "OS-BAN-003", "OS-BAN-004",
     "OS-PASS-006", "OS-PASS-007", "OS-HOME-001", "OS-HOME-002", "OS-MOD-004",
     "OS-MAL-001", "OS-MAL-003", "OS-SYSSTAT-001", "OS-INT-001", "OS-INT-002",
-    "OS-BANNER-004", "OS-NR-001",
+    "OS-BANNER-004", "OS-NR-001", "OS-LOG-003",
 }  # fmt: skip
 
 
@@ -80,6 +85,9 @@ def test_new_controls_fail_when_undone_and_pass_after_provision(
         assert failed == BROKEN, found
         # The missing debsums result reads in words, not as a traceback.
         assert found["OS-INT-002"][1].startswith("result=none no debsums scan has finished"), found
+        # Both the log file and the logrotate rule that would recreate one 0644 are findings.
+        assert f"{UU_LOGS}.log" in found["OS-LOG-003"][1], found
+        assert "/etc/logrotate.d/dpkg: create 644" in found["OS-LOG-003"][1], found
     finally:
         repair = sh("make", "provision", "LIMIT=web01", "TAGS=baseline,os_hardening")
     assert repair.rc == 0, repair.out[-3000:]
@@ -93,6 +101,13 @@ def test_new_controls_fail_when_undone_and_pass_after_provision(
     )
     # The debsums check the run restarted: running ("not-yet-due"), or finished clean.
     assert again["OS-INT-002"][1].startswith(("result=clean", "result=not-yet-due")), again
+    # unattended-upgrades' logs: the one its first run made 0644 is 0640, the missing one is
+    # there 0640 before that run, so the run cannot create it 0644 (OS-LOG-003).
+    modes = on(WEB, f"sudo -n stat -c '%n %a %G' {UU_LOGS}.log {UU_LOGS}-dpkg.log")
+    assert modes.out.split("\n")[:2] == [
+        f"{UU_LOGS}.log 640 root",
+        f"{UU_LOGS}-dpkg.log 640 adm",
+    ], modes.out
 
 
 NS, VETH, SPARE = "opsproof-f2b", "opf2b", "10.213.0.250"
