@@ -32,9 +32,11 @@ APT_INSTALL = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2
   fi
 PLAYBOOK = $(BIN)/ansible-playbook -i $(INVENTORY) $(if $(LIMIT),--limit '$(LIMIT)') $(if $(TAGS),--tags '$(TAGS)') $(ARGS)
 IS_LAB = $(filter inventories/lab inventories/lab/,$(INVENTORY))
-# A playbook run ($(2)) teed to reports/runs/<UTC>-$(1)/ansible.log and turned into a results
-# file beside it (opsproof runlog, for the evidence pack); the playbook's exit status is kept.
+# A playbook run ($(2)) teed to reports/runs/<UTC>-$(1)/ansible.log, its per-host task times
+# beside it (ansible.times.jsonl, plugins/callback; also to a caller's OPSPROOF_TASK_TIMES), turned
+# into a results file there (opsproof runlog, for the evidence pack); the playbook's exit status is kept.
 RECORD_RUN = d=reports/runs/$$(date -u +%Y%m%dT%H%M%SZ)-$(1); mkdir -p $$d; rc=0; \
+  OPSPROOF_TASK_TIMES=$$d/ansible.times.jsonl$${OPSPROOF_TASK_TIMES:+:$$OPSPROOF_TASK_TIMES} \
   $(2) 2>&1 | tee $$d/ansible.log || rc=$$?; \
   $(BIN)/opsproof runlog --kind $(1) --inventory $(INVENTORY) --playbook playbooks/site.yml \
     $$d/ansible.log $$d/results.json || [ $$rc -ne 0 ] || rc=5; exit $$rc

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import subprocess
 import sys
 import tempfile
@@ -84,10 +85,18 @@ def pressure_pct(before_us: int | None, after_us: int | None, wall_s: float) -> 
     return round(min(100.0, (after_us - before_us) / (wall_s * 1e6) * 100), 1)
 
 
-def role_seconds(text: str) -> dict[str, float]:
-    """Seconds per role (`role : task` headers; other tasks as `(play)`), from the tasks'
-    profile_tasks stamps (`opsproof.playbook_log.timeline`)."""
+def role_seconds(
+    text: str, times: tuple[playbook_log.TaskTime, ...] | None = None
+) -> dict[str, float]:
+    """Seconds per role (tasks outside a role as `(play)`). From `times` (the callback's, per
+    host): the seconds the role's tasks ran on its slowest host, which is the role's share of the
+    run also where hosts run their roles side by side (free strategy). Without them, from the
+    log's profile_tasks stamps (`opsproof.playbook_log.timeline`): right only in lock step."""
     out: dict[str, float] = defaultdict(float)
+    if times is not None:
+        for (role, _host), seconds in playbook_log.host_seconds(times, "role").items():
+            out[role or "(play)"] = max(out[role or "(play)"], seconds)
+        return {k: round(v, 3) for k, v in out.items()}
     for task in playbook_log.timeline(text).tasks:
         out[task.role] += task.duration_s
     return {k: round(v, 3) for k, v in out.items()}
@@ -126,7 +135,8 @@ def measurements(run: StageRun) -> list[Measurement]:
     for host, steps in sorted(steps_per_host(text).items()):
         out.append(_measure(run.stage, host, "task_steps", steps["ran"], "steps"))
         out.append(_measure(run.stage, host, "skipped_steps", steps["skipped"], "steps"))
-    for role, seconds in sorted(role_seconds(text).items()):
+    times = playbook_log.read_task_times(playbook_log.times_path(run.log))
+    for role, seconds in sorted(role_seconds(text, times).items()):
         out.append(_measure(run.stage, role, "role_s", seconds, "s"))
     return out
 
@@ -135,8 +145,10 @@ def _run(stage: str, argv: Sequence[str], logdir: Path) -> StageRun:
     log = logdir / f"{stage}.log"
     print(f"bench: {stage}: {' '.join(argv)}", file=sys.stderr)
     start, psi_before = time.monotonic(), _psi_now()
+    # The per-host task times of the playbook the stage runs (plugins/callback), beside its log.
+    env = {**os.environ, "OPSPROOF_TASK_TIMES": str(playbook_log.times_path(log))}
     with log.open("w", encoding="utf-8") as fh:
-        proc = subprocess.run(list(argv), stdout=fh, stderr=subprocess.STDOUT, check=False)
+        proc = subprocess.run(list(argv), stdout=fh, stderr=subprocess.STDOUT, check=False, env=env)
     wall = time.monotonic() - start
     pressure = pressure_pct(psi_before, _psi_now(), wall)
     shown = "" if pressure is None else f", CPU pressure {pressure:.0f} %"

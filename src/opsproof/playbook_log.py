@@ -7,12 +7,21 @@ with ansible.cfg's callbacks: the default callback's `PLAY [..]`, `TASK [..]` he
 stamp at each task's start (the clock, the previous task's duration, the running total; the
 last task's duration comes in one more stamp after the recap). A log without a recap is a
 run that did not finish: `read` refuses it.
+
+Those stamps time a task only when every host goes through the play in lock step (the linear
+strategy). In a play with the free strategy (site.yml's side-by-side play) each host goes at
+its own pace: the stamps of different hosts' tasks interleave, and a task's banner is printed
+again before each of its results that follows another task's. There the times come from the
+`opsproof_task_times` callback (plugins/callback/), which writes each task's start and end per
+host beside the log (`times_path`, read by `read_task_times`); a repeated banner is the same
+task, not a new one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -160,7 +169,20 @@ def timeline(text: str) -> Timeline:
     last_total: float | None = None
     current: Task | None = None
     last_host: str | None = None
+    pending: str | None = None  # a banner whose next line tells whether it starts a task
+    by_name: dict[tuple[str, str], Task] = {}
     for line in text.splitlines():
+        if pending is not None and line.strip():
+            # A banner followed by its stamp starts a task; one followed by a result is a banner
+            # printed again (free strategy): the task seen before under that name in the play.
+            known = by_name.get((play, pending))
+            if STAMP.search(line) or known is None:
+                current = Task(play=play, name=pending)
+                tasks.append(current)
+                by_name[(play, pending)] = current
+            else:
+                current = known
+            pending = None
         if line.strip() == "...ignoring" and current is not None and last_host is not None:
             current.hosts[last_host] = "ok"  # a failure the play ignores on purpose
             current.ignored.add(last_host)
@@ -169,8 +191,7 @@ def timeline(text: str) -> Timeline:
             play = m["name"]
             current = None
         elif m := TASK.match(line):
-            current = Task(play=play, name=m["name"])
-            tasks.append(current)
+            pending = m["name"]
         elif m := STAMP.search(line):
             last_total = _seconds(m["total"])
             if first is None:
@@ -199,3 +220,68 @@ def timeline(text: str) -> Timeline:
     if first is not None and last_total is not None:
         finished = first + dt.timedelta(seconds=last_total)
     return Timeline(tuple(tasks), first, finished, last_total)
+
+
+# --- per-host task times (the opsproof_task_times callback) ------------------------------
+
+
+@dataclass(frozen=True)
+class TaskTime:
+    """One task on one host: when it started and ended (epoch seconds) and how it ended."""
+
+    play: str
+    strategy: str
+    role: str
+    task: str
+    host: str
+    start: float
+    end: float
+    status: str
+
+    @property
+    def seconds(self) -> float:
+        return max(self.end - self.start, 0.0)
+
+
+def times_path(log: Path) -> Path:
+    """Where a run's per-host task times are kept: beside its log (x.log -> x.times.jsonl)."""
+    return log.with_suffix(".times.jsonl")
+
+
+def read_task_times(path: Path) -> tuple[TaskTime, ...] | None:
+    """The callback's records; None when there are none (a run without the callback)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise ConfigError(
+            f"{path}: cannot read the task times: {err}", fix="check the path"
+        ) from None
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out.append(
+                TaskTime(
+                    str(row["play"]), str(row["strategy"]), str(row["role"]), str(row["task"]),
+                    str(row["host"]), float(row["start"]), float(row["end"]), str(row["status"]),
+                )
+            )  # fmt: skip
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValidationError(
+                f"{path}:{number}: not a task time record ({err})",
+                fix="the opsproof_task_times callback writes these; run the playbook again",
+            ) from None
+    return tuple(out)
+
+
+def host_seconds(times: tuple[TaskTime, ...], key: str) -> dict[tuple[str, str], float]:
+    """Seconds of task work per (`key` value, host); key is `role` or `play`."""
+    out: dict[tuple[str, str], float] = {}
+    for t in times:
+        k = (getattr(t, key), t.host)
+        out[k] = out.get(k, 0.0) + t.seconds
+    return out

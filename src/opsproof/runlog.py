@@ -4,10 +4,12 @@
 `reports/runs/<UTC>-<kind>/ansible.log` and call `opsproof runlog` on it, so every run leaves
 a results document (run kind `provision`; a drift run says `conditions.mode: check`) with one
 `step` per play and host: the tasks the host ran in that play counted as ok, changed, failed,
-unreachable or skipped (a looped task counts once, with its worst item), and the wall time of
-those tasks. The times come from the profile_tasks callback that ansible.cfg enables; the
-totals per host are the PLAY RECAP's (`conditions.recap`). The evidence pack copies these.
-The log is read by `opsproof.playbook_log`.
+unreachable or skipped (a looped task counts once, with its worst item), and the time of
+those tasks on that host. The times come from the opsproof_task_times callback's file beside
+the log (exact per host, whatever the play's strategy), or else from profile_tasks' stamps in
+the log (a task's wall time, right for plays in lock step); the totals per host are the PLAY
+RECAP's (`conditions.recap`). The evidence pack copies these. Both are read by
+`opsproof.playbook_log`.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ class ParsedLog(playbook_log.Timeline):
     steps: tuple[StepResult, ...] = ()
 
 
-def parse_log(text: str) -> ParsedLog:
-    """Per play and host: the tasks' worst status counted, and their summed durations."""
+def parse_log(text: str, times: tuple[playbook_log.TaskTime, ...] | None = None) -> ParsedLog:
+    """Per play and host: the tasks' worst status counted, and their summed durations (from
+    `times` when given, else from the log's stamps)."""
     timeline = playbook_log.timeline(text)
+    seconds = None if times is None else playbook_log.host_seconds(times, "play")
     counts: dict[tuple[str, str], dict[str, float]] = {}
     for task in timeline.tasks:
         for host in {*task.hosts, *task.included}:
@@ -59,7 +63,9 @@ def parse_log(text: str) -> ParsedLog:
             unreachable=int(row["unreachable"]),
             skipped=int(row["skipping"]),
             ignored=int(row["ignored"]),
-            duration_s=round(row["duration"], 3),
+            duration_s=round(
+                row["duration"] if seconds is None else seconds.get((play_name, host), 0.0), 3
+            ),
         )
         for (play_name, host), row in counts.items()
     )
@@ -73,7 +79,7 @@ def results_from_log(
 ) -> ResultsDocument:
     read = playbook_log.read(log)
     recaps = read.recaps
-    parsed = parse_log(read.text)
+    parsed = parse_log(read.text, playbook_log.read_task_times(playbook_log.times_path(log)))
     mtime = dt.datetime.fromtimestamp(log.stat().st_mtime, dt.UTC).replace(microsecond=0)
     finished = (parsed.finished_at or mtime).astimezone(dt.UTC).replace(microsecond=0)
     started = (parsed.started_at or finished).astimezone(dt.UTC).replace(microsecond=0)
