@@ -182,14 +182,21 @@ def test_backup_timer_is_nightly_and_persistent(provisioned: Run) -> None:
 
 
 def test_backup_then_restore_drill_passes(provisioned: Run) -> None:
-    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    run = on(
-        DB,
-        "sudo -n systemctl start platform-backup.service && "
-        "sudo -n /usr/local/sbin/platform-restore-drill",
-        timeout=1200,
-    )
-    assert run.rc == 0, run.out
+    if provisioned.fresh_since is not None:
+        # The lab was built from nothing in this session (CI): its provisioning made the new
+        # database's first backup and restore drill with the same units as the nightly timer
+        # (in the background, awaited by site.yml's last play). Those are the ones checked,
+        # instead of a second pair (~45 s).
+        before = provisioned.fresh_since
+    else:
+        before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        run = on(
+            DB,
+            "sudo -n systemctl start platform-backup.service && "
+            "sudo -n /usr/local/sbin/platform-restore-drill",
+            timeout=1200,
+        )
+        assert run.rc == 0, run.out
     listing = on(
         DB, "sudo -n ls /srv/data/backup; sudo -n cat /var/lib/platform/restore-drill.json"
     )
