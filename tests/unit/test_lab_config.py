@@ -195,3 +195,21 @@ def test_the_stale_veth_looked_for_is_nspawns_name_for_a_short_host() -> None:
     assert net.host_veth("web01") == "vb-web01"
     assert net.host_veth("a" * 12) == "vb-" + "a" * 12
     assert net.host_veth("a" * 13) == ""
+
+
+def test_a_base_of_this_recipe_is_kept(tmp_path: Path) -> None:
+    paths = LabPaths(tmp_path)
+    paths.base.mkdir()
+    paths.base_ready.write_text(rootfs.recipe("bookworm"))
+    assert rootfs.ensure_base(load_spec(SPEC_FILE), paths) is False
+
+
+def test_an_older_recipes_base_stays_while_hosts_are_made_of_it(tmp_path: Path) -> None:
+    # The base is the lower layer of every host's overlay root: never rebuilt under them.
+    paths = LabPaths(tmp_path)
+    paths.base.mkdir()
+    paths.base_ready.write_text("ok\n")  # written by the checkouts before the recipe
+    paths.host_dir("web01").mkdir(parents=True)
+    assert rootfs.ensure_base(load_spec(SPEC_FILE), paths) is False
+    assert rootfs.recipe("bookworm") != "ok\n"
+    assert "upgraded=1" in rootfs.recipe("bookworm")

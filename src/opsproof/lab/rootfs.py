@@ -39,10 +39,22 @@ def via_proxy(mirror: str, port: int) -> str:
     return f"http://127.0.0.1:{port}/" + mirror.split("://", 1)[1]
 
 
+def recipe(suite: str) -> str:
+    """What the base is built from, written to base.ready: a base built by another recipe (an
+    older checkout's: other packages, not brought up to date) is built again."""
+    return f"suite={suite} packages={','.join(BASE_PACKAGES)} upgraded=1\n"
+
+
 def ensure_base(spec: LabSpec, paths: LabPaths) -> bool:
-    """Build the base rootfs unless a finished one exists; return True if built."""
+    """Build the base rootfs unless a finished one of this recipe exists; return True if built."""
+    want = recipe(spec.suite)
     if paths.base_ready.exists() and paths.base.is_dir():
-        return False
+        if paths.base_ready.read_text() == want:
+            return False
+        # An older recipe's base is the lower layer of the hosts made from it: it is kept
+        # while any host exists (make lab-destroy, then make lab, builds the new one).
+        if paths.hosts_dir.exists() and any(paths.hosts_dir.iterdir()):
+            return False
     mirror = aptcache.machine_mirror()
     tmp = paths.root / "base.tmp"
     if tmp.exists():  # a build interrupted half-way: start it again
@@ -63,7 +75,7 @@ def ensure_base(spec: LabSpec, paths: LabPaths) -> bool:
     if paths.base.exists():
         shutil.rmtree(paths.base)
     tmp.rename(paths.base)
-    paths.base_ready.write_text("ok\n")
+    paths.base_ready.write_text(want)
     return True
 
 
