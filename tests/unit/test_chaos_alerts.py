@@ -112,3 +112,68 @@ def test_an_unmonitored_alert_is_no_finding_and_says_why() -> None:
     assert unchecked.finding() is None
     checked = alerts.AlertTiming("HostDown", None, None)
     assert checked.finding() is not None
+
+
+TOMCAT = alerts.ExpectedAlert("ServiceRestarted", {"name": "tomcat10.service"})
+POSTGRES = alerts.ExpectedAlert("ServiceRestarted", {"name": "postgresql@15-main.service"})
+PLATFORM = alerts.ExpectedAlert("SubsystemUnavailable")
+
+
+def test_a_pending_alert_holds_the_next_fault_only_where_the_fault_could_touch_it() -> None:
+    jvm = alerts.Pending("jvm-kill", TOMCAT, "app01", T0, T0 + 6)
+    assert not jvm.blocks(POSTGRES, "db01")  # another unit's restart on another host
+    assert not jvm.blocks(None, "web01")
+    assert jvm.blocks(PLATFORM, "app01")  # the same host: it could restart tomcat again
+    assert jvm.blocks(TOMCAT, "db01")  # the same alert: its firing would be taken for this one
+    partition = alerts.Pending("db-partition", PLATFORM, "app01", T0, T0 + 20)
+    assert partition.blocks(POSTGRES, "db01")  # the whole platform: any fault could keep it firing
+    assert partition.blocks(None, "web01")
+
+
+def test_pending_alerts_are_read_together_until_each_is_resolved_or_its_window_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [T0 + 20.0]
+    reads = [0]
+    # jvm-kill at T0 (recovered T0 + 6), db-kill at T0 + 20 (recovered T0 + 23). The receiver's
+    # file grows as the rounds go by; db-kill's alert never resolves.
+    lines = [
+        (T0 + 15, _line("firing", "ServiceRestarted", T0 + 15, T0 + 10, name="tomcat10.service")),
+        (
+            T0 + 36,
+            _line(
+                "firing", "ServiceRestarted", T0 + 36, T0 + 30, name="postgresql@15-main.service"
+            ),
+        ),
+        (T0 + 40, _line("resolved", "ServiceRestarted", T0 + 40, T0 + 10, name="tomcat10.service")),
+    ]
+
+    def read() -> list[alerts.Notification]:
+        reads[0] += 1
+        return alerts.parse("\n".join(text for at, text in lines if at <= clock[0]))
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    monkeypatch.setattr(alerts, "read", read)
+    monkeypatch.setattr(alerts.time, "time", lambda: clock[0])
+    monkeypatch.setattr(alerts.time, "sleep", sleep)
+    pending = [
+        alerts.Pending("jvm-kill", TOMCAT, "app01", T0, T0 + 6),
+        alerts.Pending("db-kill", POSTGRES, "db01", T0 + 20, T0 + 23),
+    ]
+    got = alerts.await_alerts(pending)
+    assert got["jvm-kill"].fired_after_s == 15.0
+    assert got["jvm-kill"].resolved_after_s == 34.0
+    assert got["jvm-kill"].finding() is None
+    assert got["db-kill"].fired_after_s == 16.0
+    assert got["db-kill"].resolved_after_s is None
+    assert "not resolved" in str(got["db-kill"].finding())
+    # It waited until db-kill's resolve window closed (recovery + 90 s), one read per round.
+    assert (
+        T0 + 23 + alerts.RESOLVE_WINDOW_S
+        < clock[0]
+        <= T0 + 23 + alerts.RESOLVE_WINDOW_S + 2 * alerts.POLL_S
+    )
+    assert reads[0] == round((clock[0] - (T0 + 20)) / alerts.POLL_S) + 1
+    assert alerts.await_alerts([]) == {}

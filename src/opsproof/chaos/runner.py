@@ -4,6 +4,7 @@ writer around them, the safety net after them, the lost-write audit, and the sum
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -174,12 +175,13 @@ def late_recovery(exp: Experiment, time_to_recover_s: float | None) -> str | Non
     )
 
 
-def alert_timing(
-    exp: Experiment, fault: dict[str, Any] | None, time_to_recover_s: float | None
-) -> alerts.AlertTiming | None:
-    """The experiment's alert read from the receiver on the ops host: fault -> firing and
-    recovery -> resolved. None when it names none, the fault was not injected, or nothing
-    monitors it (no ops host, no receiver there, or the rule not loaded in its Prometheus)."""
+def alert_check(
+    exp: Experiment, host: str, fault: dict[str, Any] | None, time_to_recover_s: float | None
+) -> alerts.Pending | alerts.AlertTiming | None:
+    """The experiment's alert to read from the receiver on the ops host (fault -> firing,
+    recovery -> resolved), or why it is not read. None when it names none or the fault was not
+    injected; a timing marked unchecked when nothing monitors it (no ops host, no receiver
+    there, or the rule not loaded in its Prometheus)."""
     if exp.alert is None or fault is None:
         return None
     why = alerts.unmonitored(exp.alert)
@@ -192,10 +194,27 @@ def alert_timing(
     recovered = (
         None if time_to_recover_s is None else float(fault["cleared_at"]) + time_to_recover_s
     )
-    return alerts.await_alert(exp.alert, injected, recovered)
+    return alerts.Pending(exp.name, exp.alert, host, injected, recovered)
 
 
-def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> ExperimentResult:
+def with_alert(result: ExperimentResult, alert: alerts.AlertTiming) -> ExperimentResult:
+    """The result with its alert's times, and the alert's finding (if any) added to its own."""
+    finding = result.finding
+    if alert.finding():
+        finding = (finding + "; " if finding else "") + str(alert.finding())
+    return dataclasses.replace(
+        result,
+        finding=finding,
+        alert=alert.alert,
+        alert_fired_s=alert.fired_after_s,
+        alert_resolved_s=alert.resolved_after_s,
+    )
+
+
+def run_one(
+    exp: Experiment, out: Path, run_id: str, env: dict[str, str]
+) -> tuple[ExperimentResult, alerts.Pending | alerts.AlertTiming | None]:
+    """Run one experiment; its result, and its alert (still to be read, or why it is not)."""
     marker = f"chaos-{run_id[-8:]}-{exp.name}"
     journal_path = out / f"{exp.name}.journal.json"
     journal_path.unlink(missing_ok=True)
@@ -265,10 +284,9 @@ def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> Exp
         finding = (finding + "; " if finding else "") + f"lost ids {result.lost_ids[:10]}"
     if not settled["recovered"]:
         finding = (finding + "; " if finding else "") + "steady state not back after the run"
-    alert = alert_timing(exp, fault, ttr)
-    if alert is not None and alert.finding():
-        finding = (finding + "; " if finding else "") + str(alert.finding())
-    return ExperimentResult(
+    target = context.resolve_host(exp.target).name
+    alert = alert_check(exp, target, fault, ttr)
+    done = ExperimentResult(
         name=exp.name,
         fault=exp.fault,
         hypothesis_met_before=hypothesis(journal, "before"),
@@ -282,13 +300,14 @@ def run_one(exp: Experiment, out: Path, run_id: str, env: dict[str, str]) -> Exp
         writes_lost=result.lost,
         rollback_ok=rollbacks_verified(journal) and not fixed,
         journal=str(journal_path),
-        target=context.resolve_host(exp.target).name,
+        target=target,
         mechanism=str(fault.get("mechanism") or exp.mechanism) if fault else exp.mechanism,
         finding=finding,
-        alert=alert.alert if alert else (exp.alert.describe() if exp.alert else None),
-        alert_fired_s=alert.fired_after_s if alert else None,
-        alert_resolved_s=alert.resolved_after_s if alert else None,
+        alert=exp.alert.describe() if exp.alert else None,
     )
+    if isinstance(alert, alerts.AlertTiming):
+        return with_alert(done, alert), None
+    return done, alert
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -320,16 +339,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     env = {**os.environ, "OPSPROOF_INVENTORY": args.inventory}
     results: list[ExperimentResult] = []
+    pending: list[alerts.Pending] = []
+
+    def read_alerts(which: list[alerts.Pending]) -> None:
+        """Wait for these experiments' alerts, put their times in the results, print the rows."""
+        timed = alerts.await_alerts(which)
+        for i, r in enumerate(results):
+            if r.name in timed:
+                results[i] = with_alert(r, timed[r.name])
+                print(" | ".join(report.row(results[i])), file=sys.stderr, flush=True)
+        pending[:] = [p for p in pending if p not in which]
+
     try:
         for exp in experiments:
-            results.append(run_one(exp, out, meta.id, env))
-            print(" | ".join(report.row(results[-1])), file=sys.stderr, flush=True)
+            host = context.resolve_host(exp.target).name
+            read_alerts([p for p in pending if p.blocks(exp.alert, host)])
+            result, alert = run_one(exp, out, meta.id, env)
+            results.append(result)
+            if isinstance(alert, alerts.Pending):
+                pending.append(alert)
+                print(
+                    f"chaos: {exp.name}: alert {alert.expected.describe()} read later",
+                    file=sys.stderr,
+                )
+            else:
+                print(" | ".join(report.row(result)), file=sys.stderr, flush=True)
+        read_alerts(list(pending))
     except KeyboardInterrupt:
         print(
             "chaos: interrupted: Chaos Toolkit played the rollbacks and the safety net ran; "
             "the interrupted experiment is not in the summary",
             file=sys.stderr,
         )
+        for i, r in enumerate(results):
+            if any(p.experiment == r.name for p in pending):
+                note = "alert not read: the run was interrupted"
+                results[i] = dataclasses.replace(
+                    r, finding=(r.finding + "; " if r.finding else "") + note
+                )
         return 130
     finally:
         doc = ResultsDocument(run=meta.finished(), results=tuple(results))
