@@ -20,7 +20,7 @@ export ANSIBLE_FORCE_COLOR ?= false
 # The machine's packages: the lab and the build (every target that provisions), then the tools
 # only the reports and tests use (Chromium renders the records, pango serves WeasyPrint's PDF,
 # wrk is the load generator's yardstick): `make provision` does not wait for those.
-APT_DEPS := systemd-container debootstrap apt-cacher-ng e2fsprogs openssh-client iproute2 \
+APT_DEPS := systemd-container mmdebstrap apt-cacher-ng e2fsprogs openssh-client iproute2 \
             python3-venv openjdk-17-jdk-headless libtomcat10-java make
 APT_DEPS_REPORTS := chromium fonts-noto-cjk wrk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 # $(call APT_INSTALL,<packages>): install those not yet installed (root), one transaction.

@@ -168,20 +168,24 @@ def test_mirror_from_sources(tmp_path: Path) -> None:
         aptcache.machine_mirror([tmp_path / "missing"])
 
 
-def test_debootstrap_goes_through_the_cache() -> None:
-    assert rootfs.via_proxy("http://deb.debian.org/debian", 3142) == (
-        "http://127.0.0.1:3142/deb.debian.org/debian"
-    )
+def test_the_base_is_built_current_through_the_cache(tmp_path: Path) -> None:
     text = rootfs.sources_list("http://deb.debian.org/debian", "bookworm")
     assert "deb http://deb.debian.org/debian-security bookworm-security main" in text
+    argv = rootfs.build_argv("bookworm", "http://deb.debian.org/debian", 3142, tmp_path / "b")
+    assert argv[0] == "mmdebstrap"
+    assert '--aptopt=Acquire::http::Proxy "http://127.0.0.1:3142"' in argv
+    # The suite, its -updates and -security: the base is current when it is built.
+    assert argv[-3:] == text.splitlines()
+    assert argv[-5:-3] == ["bookworm", str(tmp_path / "b")]
+    assert "--include=" + ",".join(rootfs.BASE_PACKAGES) in argv
 
 
 def test_missing_tools_name_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(system.shutil, "which", lambda t: None if t == "debootstrap" else "/x")
+    monkeypatch.setattr(system.shutil, "which", lambda t: None if t == "mmdebstrap" else "/x")
     with pytest.raises(PreconditionError) as err:
         system.require_tools()
-    assert "debootstrap" in str(err.value)
-    assert "apt-get install debootstrap" in str(err.value)
+    assert "mmdebstrap" in str(err.value)
+    assert "apt-get install mmdebstrap" in str(err.value)
 
 
 def test_not_root_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -212,4 +216,4 @@ def test_an_older_recipes_base_stays_while_hosts_are_made_of_it(tmp_path: Path) 
     paths.host_dir("web01").mkdir(parents=True)
     assert rootfs.ensure_base(load_spec(SPEC_FILE), paths) is False
     assert rootfs.recipe("bookworm") != "ok\n"
-    assert "upgraded=1" in rootfs.recipe("bookworm")
+    assert "builder=mmdebstrap updates=1" in rootfs.recipe("bookworm")

@@ -12,7 +12,7 @@ from opsproof.errors import LabError, PreconditionError
 # tool -> Debian package that provides it
 REQUIRED_TOOLS: dict[str, str] = {
     "systemd-nspawn": "systemd-container",
-    "debootstrap": "debootstrap",
+    "mmdebstrap": "mmdebstrap",
     "ip": "iproute2",
     "mkfs.ext4": "e2fsprogs",
     "ssh-keygen": "openssh-client",
