@@ -33,17 +33,11 @@ def interval_of(cls: Any) -> float:
     return count / rate if rate > 0 else 1.0
 
 
-def first_slot(user: Any) -> float:
-    """Seconds to wait before a new user's first request: a random phase in one interval.
-
-    Called from on_start, so users started together (and their first list request) spread
-    over one interval instead of arriving as a burst; its first task then runs at once.
-    """
-    if getattr(type(user), "wait_time", None) is not paced:
-        return 0.0
-    phase = random.uniform(0, interval_of(type(user)))
-    user._next_slot = time.monotonic() + phase
-    return phase
+def is_paced(user: Any) -> bool:
+    """Whether this module paces the user (open model). Such a user's first wait_time, taken in
+    on_start, is a random phase in one interval (see paced): users started together spread over
+    one interval instead of arriving as a burst; its first task then runs at once."""
+    return getattr(type(user), "wait_time", None) is paced
 
 
 def paced(user: Any) -> float:

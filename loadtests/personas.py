@@ -95,7 +95,11 @@ class PlatformUser(FastHttpUser):
         # list answers (ids have gaps where inserts rolled back, so a guessed id may be 404).
         self.ids: list[int] = []
         # Open model: start at a random phase of the user's interval (no burst at spawn).
-        gevent.sleep(pacing.first_slot(self))
+        # Locust's wait(), not gevent.sleep(): a user still waiting for its first slot when
+        # the run ends is stopped at once; a sleep held every run's stop up to --stop-timeout
+        # (4-10 s per run with no request in flight).
+        if pacing.is_paced(self):
+            self.wait()
         self.get_page(f"/api/{self.subsystem}/items?size=100", f"/api/{self.subsystem}/items")
 
     # -- checked requests ------------------------------------------------------------------

@@ -128,10 +128,11 @@ def test_pacing_keeps_the_rate_whatever_the_answer_time(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(pacing.random, "uniform", lambda a, b: (a + b) / 2)
     fresh: Any = Paced()
-    assert pacing.first_slot(fresh) == pytest.approx(0.25)  # half of 0.5 s
-    clock[0] += 0.25 + 0.1  # slept the phase; the first task took 0.1 s
+    assert pacing.is_paced(fresh)
+    assert not pacing.is_paced(user)  # not paced by this module: on_start does not wait
+    assert pacing.paced(fresh) == pytest.approx(0.25)  # its first slot (on_start): half of 0.5 s
+    clock[0] += 0.25 + 0.1  # waited the phase; the first task took 0.1 s
     assert pacing.paced(fresh) == pytest.approx(0.4)  # next start one interval after
-    assert pacing.first_slot(user) == 0.0  # not paced by this module: no phase
 
 
 # --- too few to judge -------------------------------------------------------------------

@@ -1,12 +1,11 @@
-"""log_server's control-node certificate check: "ok" only for certificates as tls.yml makes them."""
+"""The lab certificates check on the control node (plugins/lookup/lab_certificates.py, used by the
+nginx and log_server roles): "ok" only for a CA and certificates as their tls steps make them."""
 
 from __future__ import annotations
 
 import datetime
 import importlib.util
 import ipaddress
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -16,13 +15,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-SCRIPT = Path(__file__).resolve().parents[2] / "roles/log_server/files/log_cert_check.py"
+PLUGIN = Path(__file__).resolve().parents[2] / "plugins/lookup/lab_certificates.py"
 NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
 DAY = datetime.timedelta(days=1)
 
 
 def _module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("log_cert_check", SCRIPT)
+    spec = importlib.util.spec_from_file_location("lab_certificates", PLUGIN)
     assert spec
     assert spec.loader
     mod = importlib.util.module_from_spec(spec)
@@ -93,8 +92,8 @@ class Lab:
         )
 
 
-STORE = "logs|serverAuth|DNS:logs,IP:10.0.0.5"
-CLIENT = "web01|clientAuth|DNS:web01"
+STORE = {"name": "logs", "usage": "serverAuth", "sans": ["DNS:logs", "IP:10.0.0.5"]}
+CLIENT = {"name": "web01", "usage": "clientAuth", "sans": ["DNS:web01"]}
 RENEW = 30 * 86400
 
 
@@ -111,43 +110,62 @@ def lab(tmp_path: Path) -> Lab:
 
 
 def test_certificates_as_made_are_ok(lab: Lab) -> None:
-    assert _module().check(lab.dir, RENEW, [STORE, CLIENT], NOW) == "ok"
+    assert _module().check(lab.dir, "logs", RENEW, [STORE, CLIENT], NOW) == "ok"
 
 
 @pytest.mark.parametrize(
     ("specs", "problem"),
     [
-        ([STORE, "app01|clientAuth|DNS:app01"], "missing"),
-        (["logs|serverAuth|DNS:logs"], "logs SANs"),
-        (["web01|serverAuth|DNS:web01"], "web01 usage"),
+        ([STORE, {**CLIENT, "name": "app01", "sans": ["DNS:app01"]}], "missing"),
+        ([{**STORE, "sans": ["DNS:logs"]}], "logs SANs"),
+        ([{**CLIENT, "usage": "serverAuth"}], "web01 usage"),
+        ([{**CLIENT, "cn": "www.example"}], "web01 subject CN=web01"),
     ],
 )
-def test_what_the_run_wants_differs(lab: Lab, specs: list[str], problem: str) -> None:
-    assert _module().check(lab.dir, RENEW, specs, NOW).startswith(problem)
+def test_what_the_run_wants_differs(lab: Lab, specs: list[dict[str, object]], problem: str) -> None:
+    assert _module().check(lab.dir, "logs", RENEW, specs, NOW).startswith(problem)
 
 
 def test_expiring_wrong_mode_foreign_signer_and_no_ca(lab: Lab, tmp_path: Path) -> None:
     mod = _module()
     lab.issue("web01", ExtendedKeyUsageOID.CLIENT_AUTH, [x509.DNSName("web01")], days=10)
-    assert mod.check(lab.dir, RENEW, [CLIENT], NOW) == "web01 expires"
+    assert mod.check(lab.dir, "logs", RENEW, [CLIENT], NOW) == "web01 expires"
     lab.issue(
         "web01",
         ExtendedKeyUsageOID.CLIENT_AUTH,
         [x509.DNSName("web01")],
         signer=ec.generate_private_key(ec.SECP256R1()),
     )
-    assert mod.check(lab.dir, RENEW, [CLIENT], NOW) == "web01 not signed by the CA"
+    assert mod.check(lab.dir, "logs", RENEW, [CLIENT], NOW) == "web01 not signed by the CA"
     (lab.dir / "logs" / "logs.key").chmod(0o644)
-    assert mod.check(lab.dir, RENEW, [STORE], NOW) == "modes of logs"
-    assert mod.check(tmp_path / "nowhere", RENEW, [STORE], NOW).startswith("no lab CA")
+    assert mod.check(lab.dir, "logs", RENEW, [STORE], NOW) == "modes of logs"
+    assert mod.check(tmp_path / "nowhere", "logs", RENEW, [STORE], NOW).startswith("no lab CA")
 
 
-def test_the_script_always_exits_0_and_prints_one_line(lab: Lab) -> None:
-    out = subprocess.run(
-        [sys.executable, str(SCRIPT), str(lab.dir), "not-a-number", STORE],
-        capture_output=True,
-        text=True,
-        check=True,
+def test_not_yet_valid_ca_modes_and_a_foreign_ca_key(lab: Lab) -> None:
+    mod = _module()
+    early = NOW - 2 * DAY  # the certificates start at NOW - 1 day
+    assert mod.check(lab.dir, "logs", RENEW, [CLIENT], early) == "web01 not yet valid"
+    lab.dir.chmod(0o755)
+    assert mod.check(lab.dir, "logs", RENEW, [CLIENT], NOW) == f"mode of {lab.dir}"
+    lab.dir.chmod(0o700)
+    _write(lab.dir / "ca.key", _pem_key(ec.generate_private_key(ec.SECP256R1())), 0o600)
+    assert mod.check(lab.dir, "logs", RENEW, [CLIENT], NOW) == "CA key"
+    assert mod.check(lab.dir, "servers", RENEW, [CLIENT], NOW).startswith("missing")
+
+
+def test_the_lookup_answers_one_line_and_never_fails(lab: Lab) -> None:
+    # Loaded as Ansible loads it (its options come from its DOCUMENTATION).
+    from ansible.plugins.loader import lookup_loader
+
+    lookup_loader.add_directory(str(PLUGIN.parent))
+    lookup = lookup_loader.get("lab_certificates")
+    got = lookup.run(
+        [], {}, ca_dir=str(lab.dir), folder="logs", renew_seconds=RENEW, certificates=[CLIENT]
     )
-    assert out.stdout.startswith("unreadable:")
-    assert out.stdout.count("\n") == 1
+    assert got == ["ok"]
+    bad = lookup.run(
+        [], {}, ca_dir=str(lab.dir), folder="logs", renew_seconds=RENEW, certificates=[{}]
+    )
+    assert len(bad) == 1
+    assert bad[0].startswith("unreadable:")
