@@ -134,6 +134,9 @@ def test_cgroup_plan_carries_the_limits() -> None:
         "cpu.cfs_quota_us": str(int(db.cpu_cores * 100000)),
     }
     assert plan["memory"]["settings"] == {"memory.limit_in_bytes": str(db.memory_mb << 20)}
+    # The lab's group yields to the control node's processes (1024 each) when both want CPU.
+    assert plan["cpu"]["parent_settings"] == {"cpu.shares": "256"}
+    assert "parent_settings" not in plan["memory"]
     assert all(str(p["path"]).endswith("/opsproof-lab/db01") for p in plan.values())
 
 

@@ -57,6 +57,16 @@ def host_paths(paths: LabPaths, name: str) -> HostPaths:
     return HostPaths(paths.host_dir(name))
 
 
+# CPU weight of the lab's group (all hosts together) against each process of the control node
+# (1024 at nice 0). In production the control node has its own CPUs; here it shares two cores
+# with the hosts, and their background work (the first rkhunter, AIDE and debsums runs, at nice
+# 19 inside each host, but a host's group competes as a whole) slowed every playbook and test
+# that followed. With a quarter of the weight the hosts yield to the controller when both want
+# CPU; what the controller leaves idle still goes to them (shares are work-conserving) and each
+# host's quota (cpu_cores) is unchanged.
+LAB_CPU_SHARES = 256
+
+
 def current_cgroup(hierarchy: str) -> str:
     """This process's cgroup in a hierarchy; the host cgroups are created beneath it."""
     key = (
@@ -82,14 +92,17 @@ def cgroup_plan(host: HostSpec) -> list[dict[str, object]]:
             base = base.split(CGROUP_GROUP)[0].rstrip("/")
         path = mount / base / CGROUP_GROUP / host.name
         settings: dict[str, str] = {}
+        entry: dict[str, object] = {"path": str(path)}
         if hierarchy == "cpu":
             settings = {
                 "cpu.cfs_period_us": "100000",
                 "cpu.cfs_quota_us": str(int(host.cpu_cores * 100000)),
             }
+            entry["parent_settings"] = {"cpu.shares": str(LAB_CPU_SHARES)}
         elif hierarchy == "memory":
             settings = {"memory.limit_in_bytes": str(host.memory_mb * 1024 * 1024)}
-        plan.append({"path": str(path), "settings": settings})
+        entry["settings"] = settings
+        plan.append(entry)
     return plan
 
 

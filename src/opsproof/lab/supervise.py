@@ -33,6 +33,8 @@ def _write(path: str, value: str) -> None:
 def enter_cgroups(cfg: dict[str, Any]) -> None:
     for cg in cfg["cgroups"]:
         os.makedirs(cg["path"], exist_ok=True)
+        for knob, value in cg.get("parent_settings", {}).items():
+            _write(os.path.join(os.path.dirname(cg["path"]), knob), str(value))
         for knob, value in cg.get("settings", {}).items():
             _write(os.path.join(cg["path"], knob), str(value))
         _write(os.path.join(cg["path"], "cgroup.procs"), str(os.getpid()))
