@@ -162,6 +162,11 @@ def await_traffic(monitor: Monitor, writer: Writer, since: float) -> bool:
     return True
 
 
+def findings(*parts: str | None) -> str | None:
+    """An experiment's findings in one text ("; " between them); None when there is none."""
+    return "; ".join(p for p in parts if p) or None
+
+
 def late_recovery(exp: Experiment, time_to_recover_s: float | None) -> str | None:
     """The finding when the experiment names a recovery bound (recover_within_s) that the
     platform missed; None when it has none or met it (no recovery at all is reported apart)."""
@@ -199,12 +204,9 @@ def alert_check(
 
 def with_alert(result: ExperimentResult, alert: alerts.AlertTiming) -> ExperimentResult:
     """The result with its alert's times, and the alert's finding (if any) added to its own."""
-    finding = result.finding
-    if alert.finding():
-        finding = (finding + "; " if finding else "") + str(alert.finding())
     return dataclasses.replace(
         result,
-        finding=finding,
+        finding=findings(result.finding, alert.finding()),
         alert=alert.alert,
         alert_fired_s=alert.fired_after_s,
         alert_resolved_s=alert.resolved_after_s,
@@ -212,7 +214,7 @@ def with_alert(result: ExperimentResult, alert: alerts.AlertTiming) -> Experimen
 
 
 def run_one(
-    exp: Experiment, out: Path, run_id: str, env: dict[str, str]
+    exp: Experiment, target: str, out: Path, run_id: str, env: dict[str, str]
 ) -> tuple[ExperimentResult, alerts.Pending | alerts.AlertTiming | None]:
     """Run one experiment; its result, and its alert (still to be read, or why it is not)."""
     marker = f"chaos-{run_id[-8:]}-{exp.name}"
@@ -265,7 +267,7 @@ def run_one(
             )
     late = late_recovery(exp, ttr if fault is not None else None)
     if late:
-        finding = late + ("; " + finding if finding else "")
+        finding = findings(late, finding)
     service = service_output(journal)
     if (
         fault
@@ -277,14 +279,13 @@ def run_one(
             f"systemd did not restart {service['unit']} (NRestarts "
             f"{fault['restarts_before']} -> {service['restarts']}, now {service['active']})"
         )
-        finding = note + ("; " + finding if finding else "")
+        finding = findings(note, finding)
     if fixed:
-        finding = (finding + "; " if finding else "") + f"safety net fixed {', '.join(fixed)}"
+        finding = findings(finding, f"safety net fixed {', '.join(fixed)}")
     if result.lost:
-        finding = (finding + "; " if finding else "") + f"lost ids {result.lost_ids[:10]}"
+        finding = findings(finding, f"lost ids {result.lost_ids[:10]}")
     if not settled["recovered"]:
-        finding = (finding + "; " if finding else "") + "steady state not back after the run"
-    target = context.resolve_host(exp.target).name
+        finding = findings(finding, "steady state not back after the run")
     alert = alert_check(exp, target, fault, ttr)
     done = ExperimentResult(
         name=exp.name,
@@ -354,7 +355,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for exp in experiments:
             host = context.resolve_host(exp.target).name
             read_alerts([p for p in pending if p.blocks(exp.alert, host)])
-            result, alert = run_one(exp, out, meta.id, env)
+            result, alert = run_one(exp, host, out, meta.id, env)
             results.append(result)
             if isinstance(alert, alerts.Pending):
                 pending.append(alert)
@@ -374,9 +375,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for i, r in enumerate(results):
             if any(p.experiment == r.name for p in pending):
                 note = "alert not read: the run was interrupted"
-                results[i] = dataclasses.replace(
-                    r, finding=(r.finding + "; " if r.finding else "") + note
-                )
+                results[i] = dataclasses.replace(r, finding=findings(r.finding, note))
         return 130
     finally:
         doc = ResultsDocument(run=meta.finished(), results=tuple(results))

@@ -91,17 +91,15 @@ def cgroup_plan(host: HostSpec) -> list[dict[str, object]]:
         if CGROUP_GROUP in base:
             base = base.split(CGROUP_GROUP)[0].rstrip("/")
         path = mount / base / CGROUP_GROUP / host.name
-        settings: dict[str, str] = {}
-        entry: dict[str, object] = {"path": str(path)}
+        entry: dict[str, object] = {"path": str(path), "settings": {}}
         if hierarchy == "cpu":
-            settings = {
+            entry["settings"] = {
                 "cpu.cfs_period_us": "100000",
                 "cpu.cfs_quota_us": str(int(host.cpu_cores * 100000)),
             }
             entry["parent_settings"] = {"cpu.shares": str(LAB_CPU_SHARES)}
         elif hierarchy == "memory":
-            settings = {"memory.limit_in_bytes": str(host.memory_mb * 1024 * 1024)}
-        entry["settings"] = settings
+            entry["settings"] = {"memory.limit_in_bytes": str(host.memory_mb * 1024 * 1024)}
         plan.append(entry)
     return plan
 
