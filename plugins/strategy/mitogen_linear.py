@@ -1,5 +1,10 @@
-"""Mitogen's linear strategy, loaded from the installed ansible_mitogen package (pyproject)."""
+"""Mitogen's linear strategy (the installed ansible_mitogen package, pyproject), each worker forked
+with the controller's heap frozen (opsproof.ansible_forks)."""
 
-from ansible_mitogen.plugins.strategy.mitogen_linear import StrategyModule
+from ansible_mitogen.plugins.strategy.mitogen_linear import StrategyModule as _MitogenStrategy
 
-__all__ = ["StrategyModule"]
+from opsproof.ansible_forks import FrozenHeapForks
+
+
+class StrategyModule(FrozenHeapForks, _MitogenStrategy):
+    """mitogen_linear with frozen-heap forks."""
