@@ -1,12 +1,11 @@
 """Cheaper worker processes for Ansible's strategies (used by plugins/strategy/).
 
 Ansible forks one worker process per host and task. A fresh fork shares the controller's heap
-copy-on-write, but the first garbage collection in the worker walks every object it inherited
-and so touches (copies) most of those pages, and spends the time of the walk. Freezing the
-heap (`gc.freeze`) for the moment of the fork moves every object the worker inherits out of
-the collector's reach in the worker; the controller unfreezes right after, so its own garbage
-is collected as before. Measured on the 4-host lab: a no-change dry run of site.yml 23.0 s →
-21.5 s (docs/engineer.md "Speed").
+copy-on-write, but the worker's garbage collections walk the objects it inherited (a full
+collection all of them), which touches (copies) their pages and takes the time of the walk.
+Freezing the heap (`gc.freeze`) for the moment of the fork puts every object the worker
+inherits out of its collector's reach; the controller unfreezes right after, so its own
+garbage is collected as before. The measurement is in docs/engineer.md "Speed" (item 11).
 """
 
 from __future__ import annotations
