@@ -4,11 +4,15 @@ heap is unfrozen again afterwards, also when queueing fails."""
 from __future__ import annotations
 
 import gc
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from opsproof.ansible_forks import FrozenHeapForks
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class _Base:
@@ -45,13 +49,8 @@ def test_the_heap_is_unfrozen_when_queueing_fails() -> None:
 
 
 def test_both_strategy_shims_use_it() -> None:
-    pytest.importorskip("ansible_mitogen")
-    import importlib.util
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
     for name in ("mitogen_linear", "mitogen_free"):
-        path = root / "plugins" / "strategy" / f"{name}.py"
+        path = REPO / "plugins" / "strategy" / f"{name}.py"
         spec = importlib.util.spec_from_file_location(f"_shim_{name}", path)
         assert spec is not None
         assert spec.loader is not None
