@@ -181,12 +181,19 @@ except OSError:
 """
 
 
+PROBE_ANSWERS = frozenset({"open", "refused", "timeout"})
+
+
 def tcp_state(source: str | None, address: str, port: int) -> str:
     """Whether address:port accepts a TCP connection from source (None: the lab machine)."""
     cmd = f"python3 -c {shlex.quote(CONNECT_PROBE)} {address} {port}"
     run = sh("sh", "-c", cmd) if source is None else on(source, cmd)
     assert run.rc == 0, run.out
-    return run.out.strip()
+    # The probe's one answer line; ssh's own notices may come beside it (a session the shared
+    # connection refused while an earlier one was still closing: ssh then connects directly).
+    answers = [line for line in run.out.splitlines() if line in PROBE_ANSWERS]
+    assert len(answers) == 1, run.out
+    return answers[0]
 
 
 Probe = tuple[str | None, str, int]  # source (None: the lab machine), address, port
