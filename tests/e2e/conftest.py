@@ -10,7 +10,6 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -167,54 +166,54 @@ def on(address: str, command: str, timeout: float = 600) -> Run:
     return sh(*SSH, f"opsadmin@{address}", command, timeout=timeout)
 
 
-# Prints "open", "refused" or "timeout" for one TCP connection attempt (3 s); runs with
-# the stock python3 of any host.
+# For each "address:port" argument, prints it and "open", "refused" or "timeout" (one TCP
+# connection attempt, 3 s), the attempts side by side and the lines in the arguments' order;
+# runs with the stock python3 of any host.
 CONNECT_PROBE = r"""
 import socket, sys
-try:
-    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
-    print("open")
-except ConnectionRefusedError:
-    print("refused")
-except OSError:
-    print("timeout")
+from concurrent.futures import ThreadPoolExecutor
+def state(target):
+    address, port = target.rsplit(":", 1)
+    try:
+        socket.create_connection((address, int(port)), timeout=3).close()
+        return "open"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError:
+        return "timeout"
+with ThreadPoolExecutor(len(sys.argv) - 1) as pool:
+    for target, answer in zip(sys.argv[1:], pool.map(state, sys.argv[1:])):
+        print(target, answer)
 """
-
-
-PROBE_ANSWERS = frozenset({"open", "refused", "timeout"})
-
-
-def tcp_state(source: str | None, address: str, port: int) -> str:
-    """Whether address:port accepts a TCP connection from source (None: the lab machine)."""
-    cmd = f"python3 -c {shlex.quote(CONNECT_PROBE)} {address} {port}"
-    run = sh("sh", "-c", cmd) if source is None else on(source, cmd)
-    assert run.rc == 0, run.out
-    # The probe's one answer line; ssh's own notices may come beside it (a session the shared
-    # connection refused while an earlier one was still closing: ssh then connects directly).
-    answers = [line for line in run.out.splitlines() if line in PROBE_ANSWERS]
-    assert len(answers) == 1, run.out
-    return answers[0]
-
 
 Probe = tuple[str | None, str, int]  # source (None: the lab machine), address, port
 
 
 def tcp_states(probes: Sequence[Probe]) -> dict[Probe, str]:
-    """tcp_state of each (source, address, port), all at once: a dropped probe waits its 3 s
-    beside the others instead of after them. At most 3 sessions at a time on a source's shared
-    SSH connection (sshd allows 4 per connection, SSH-SESS-002), opened before the rest."""
-    sessions = {p[0]: threading.Semaphore(3) for p in probes if p[0] is not None}
-    for source in sessions:
-        on(source, "true")  # parallel first logins would race to create the shared connection
+    """Whether each address:port accepts a TCP connection from its source (None: the lab
+    machine). One command per source probes all of that source's targets side by side, and the
+    sources run side by side: a dropped connection waits its 3 s beside the others."""
+    by_source: dict[str | None, list[Probe]] = {}
+    for p in probes:
+        by_source.setdefault(p[0], []).append(p)
 
-    def probe(p: Probe) -> str:
-        if p[0] is None:
-            return tcp_state(*p)
-        with sessions[p[0]]:
-            return tcp_state(*p)
+    def probe(source: str | None, group: list[Probe]) -> dict[Probe, str]:
+        targets = [f"{address}:{port}" for _, address, port in group]
+        cmd = shlex.join(["python3", "-c", CONNECT_PROBE, *targets])
+        run = sh("sh", "-c", cmd) if source is None else on(source, cmd)
+        assert run.rc == 0, run.out
+        lines = [line.rpartition(" ") for line in run.out.splitlines()]
+        assert [target for target, _, _ in lines] == targets, run.out
+        return {p: answer for p, (_, _, answer) in zip(group, lines, strict=True)}
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return dict(zip(probes, pool.map(probe, probes), strict=True))
+    with ThreadPoolExecutor(max_workers=len(by_source) or 1) as pool:
+        answers = pool.map(lambda item: probe(*item), by_source.items())
+        return {p: a for group in answers for p, a in group.items()}
+
+
+def tcp_state(source: str | None, address: str, port: int) -> str:
+    """tcp_states of one probe."""
+    return tcp_states([(source, address, port)])[(source, address, port)]
 
 
 def psql(sql: str, database: str = "platform") -> list[str]:
